@@ -1,0 +1,97 @@
+#!/usr/bin/env -S deno run --allow-all
+/**
+ * The strata command line: parses arguments, calls the library, prints, maps errors to exit
+ * codes (0 success; 1 a migration or database error; 2 bad usage or bad input files;
+ * 3 `check` found a problem).
+ *
+ * @module
+ */
+
+import { Command, CommanderError, Option } from "commander";
+import { Output, outputOptions } from "./lib/cli/output.ts";
+import { registerDatabaseCommands } from "./lib/cli/database_commands.ts";
+import { registerRevisionCommands } from "./lib/cli/revision_commands.ts";
+import { registerSchemaCommands } from "./lib/cli/schema_commands.ts";
+import { registerCheckCommands } from "./lib/cli/check_commands.ts";
+import { ExitCode, exitCodeOf, formatError } from "./lib/cli/errors.ts";
+import { versionLine } from "./lib/version.ts";
+import { args, exit, setExitCode, writeErr, writeOut } from "./lib/runtime.ts";
+
+/** Global options, as commander parses them. */
+export interface GlobalFlags {
+  url?: string;
+  dir?: string;
+  notes?: string;
+  versionTable: string;
+  lockTimeout: string;
+  lockFile?: string;
+  json?: boolean;
+  quiet?: boolean;
+  color?: boolean;
+}
+
+function buildProgram(): Command {
+  const program = new Command("strata")
+    .description(
+      "Schema migrations with per-dialect chains (SQLite, PostgreSQL) and Alembic's semantics",
+    )
+    // The line is built only when asked for (it opens a SQLite database for its version):
+    // commander prints the value through a template string.
+    .version(
+      { toString: versionLine } as unknown as string,
+      "-V, --version",
+      "print version, runtime and SQLite version",
+    )
+    .addOption(
+      new Option("--url <url>", "database URL (sqlite:path.db, postgresql://...)").env(
+        "DATABASE_URL",
+      ),
+    )
+    .option("--dir <dir>", "migrations root holding sqlite/ and postgresql/")
+    .option("--notes <file>", "MIGRATION-NOTES.md (default: beside --dir)")
+    .option("--version-table <name>", "version table", "alembic_version")
+    .option("--lock-timeout <seconds>", "wait this long for another run's lock", "60")
+    .option("--lock-file <file>", "lockfile for PostgreSQL runs")
+    .option("--json", "print one JSON document for machines")
+    .option("-q, --quiet", "print errors only")
+    .option("--no-color", "no colour (also NO_COLOR)")
+    .showHelpAfterError()
+    .configureOutput({
+      // Through strata's writers, which `exit` knows how to wait for.
+      writeOut,
+      writeErr,
+      outputError: (text, write) => write(text),
+    })
+    .exitOverride();
+  const output = () => new Output(outputOptions(program.opts<GlobalFlags>()));
+  registerDatabaseCommands(program, output);
+  registerRevisionCommands(program, output);
+  registerCheckCommands(program, output);
+  registerSchemaCommands(program, output);
+  return program;
+}
+
+/** Run the command line with these arguments; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof ExitCode) return error.code;
+    if (error instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors were printed by commander.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    const output = new Output(outputOptions(program.opts<GlobalFlags>()));
+    output.error(formatError(error));
+    return exitCodeOf(error);
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(args());
+  setExitCode(code);
+  // Porsager keeps sockets for a moment after `end()`; do not wait for them.
+  await exit(code);
+}
