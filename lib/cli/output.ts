@@ -1,0 +1,60 @@
+/**
+ * Terminal output: colour only on a TTY and never with `NO_COLOR`/`--no-color`, quiet mode,
+ * JSON mode, and the one-line formats of migrations and errors.
+ *
+ * @module
+ */
+
+import { redactUrl } from "../db/url.ts";
+import { env, stdoutIsTty, writeErr, writeOut } from "../runtime.ts";
+
+/** How to print. */
+export interface OutputOptions {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly color: boolean;
+}
+
+/** Decide output options from the global flags and the environment. */
+export function outputOptions(flags: { json?: boolean; quiet?: boolean; color?: boolean }) {
+  const noColor = env("NO_COLOR") !== undefined && env("NO_COLOR") !== "";
+  return {
+    json: flags.json ?? false,
+    quiet: flags.quiet ?? false,
+    color: flags.color !== false && !noColor && stdoutIsTty(),
+  };
+}
+
+const CODES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1, cyan: 36 } as const;
+
+/** Printing with the chosen options. Every line passes through URL redaction. */
+export class Output {
+  constructor(readonly options: OutputOptions) {}
+  paint(text: string, style: keyof typeof CODES): string {
+    return this.options.color ? `\x1b[${CODES[style]}m${text}\x1b[0m` : text;
+  }
+  /** A normal line (suppressed by `--quiet` and `--json`). */
+  line(text = ""): void {
+    if (!this.options.quiet && !this.options.json) writeOut(redactUrl(text) + "\n");
+  }
+  /** Output that is the command's result (SQL of a dry run, `heads`): only `--json` hides it. */
+  result(text: string): void {
+    if (!this.options.json) writeOut(redactUrl(text) + "\n");
+  }
+  warning(text: string): void {
+    if (!this.options.quiet) writeErr(`${this.paint("warning:", "yellow")} ${redactUrl(text)}\n`);
+  }
+  error(text: string): void {
+    writeErr(`${this.paint("error:", "red")} ${redactUrl(text)}\n`);
+  }
+  json(value: unknown): void {
+    writeOut(redactUrl(JSON.stringify(value, null, 2)) + "\n");
+  }
+}
+
+/** `12 ms`, `1.4 s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,48 @@
+/**
+ * Open a connection for a database URL.
+ *
+ * @module
+ */
+
+import type { Connection } from "./connection.ts";
+import { openPostgres } from "./postgres.ts";
+import { openSqlite } from "./sqlite.ts";
+import { type DatabaseTarget, parseDatabaseUrl, redactUrl, UrlError } from "./url.ts";
+import { isDirectory, path } from "../runtime.ts";
+
+/**
+ * Open a connection for a database URL (`sqlite:path.db`, `postgresql://...`), for example to
+ * hand to `autogenerate`, `compare` or `dumpSchema`. PostgreSQL connects on the first
+ * statement; a SQLite file in a missing directory is an error, not a new directory.
+ *
+ * @param url The database URL.
+ * @param target The parsed URL, when the caller has it already.
+ * @returns One database session; close it when done.
+ *
+ * @example
+ * ```ts
+ * import { openConnection } from "./open.ts";
+ * const connection = openConnection("sqlite::memory:");
+ * await connection.query("SELECT 1 AS one");
+ * await connection.close();
+ * ```
+ */
+export function openConnection(
+  url: string,
+  target: DatabaseTarget = parseDatabaseUrl(url),
+): Connection {
+  return openTarget(target, redactUrl(url));
+}
+
+function openTarget(target: DatabaseTarget, displayUrl: string): Connection {
+  if (target.dialect === "postgresql") return openPostgres(target.url);
+  if (!target.memory) {
+    const dir = path.dirname(path.resolve(target.path));
+    if (!isDirectory(dir)) {
+      throw new UrlError(
+        `Cannot open SQLite database ${target.path}: directory ${dir} does not exist`,
+      );
+    }
+  }
+  return openSqlite(target.path, { displayUrl });
+}

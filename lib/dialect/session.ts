@@ -1,0 +1,139 @@
+/**
+ * What the runner asks of a dialect around migrations (not DDL rendering): whether a table
+ * exists, per-transaction timeouts, foreign-key handling for a run, checks before commit, and
+ * the shadow database a dry run uses.
+ *
+ * @module
+ */
+
+import type { Connection } from "../db/connection.ts";
+import type { DialectName } from "../revision/revision.ts";
+import { quoteIdent, quoteLiteral } from "./quote.ts";
+import { SqliteForeignKeyTracker } from "./sqlite_foreign_keys.ts";
+
+/** Migration-specific timeouts (PostgreSQL); zero or absent means off. */
+export interface MigrationTimeouts {
+  readonly statementTimeoutMs?: number;
+  readonly lockTimeoutMs?: number;
+}
+
+/** See {@link SessionDialect.foreignKeyTracker}. */
+export interface ForeignKeyTracker {
+  /** Called with statements about to run, before they run. */
+  before(statements: readonly string[]): Promise<void>;
+  /** The violations added since the first statement. */
+  added(): Promise<string[]>;
+  /** How many violations the touched tables had before the migration touched them. */
+  readonly preExisting: number;
+}
+
+/** The runner's view of a dialect. */
+export interface SessionDialect {
+  /** True when the table exists in the connection's current schema. */
+  tableExists(connection: Connection, table: string): Promise<boolean>;
+  /** Statements run right after `BEGIN` to set per-transaction timeouts. */
+  transactionSettings(timeouts: MigrationTimeouts): string[];
+  /** What {@link prepareRun} sends, and its restore, as a dry run prints them. */
+  readonly runStatements: { readonly before: readonly string[]; readonly after: readonly string[] };
+  /** Prepare the session for a run; the returned function restores it (always called). */
+  prepareRun(connection: Connection): Promise<() => Promise<void>>;
+  /**
+   * A checker of one migration's foreign keys (SQLite, where enforcement is off during a run):
+   * it sees each statement before it runs and reports the violations the migration added.
+   * Null where the database enforces foreign keys itself.
+   */
+  foreignKeyTracker(connection: Connection): ForeignKeyTracker | null;
+  /**
+   * A script that recreates the connection's schema, and its AUTOINCREMENT counters, without
+   * other rows (SQLite dry runs copy it to memory); null where a dialect has no shadow.
+   */
+  schemaScript(connection: Connection): Promise<string | null>;
+}
+
+const sqliteSession: SessionDialect = {
+  async tableExists(connection, table) {
+    const rows = await connection.query(
+      "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = $1",
+      [table],
+    );
+    return rows.length > 0;
+  },
+  transactionSettings: () => [],
+  foreignKeyTracker: (connection) => new SqliteForeignKeyTracker(connection),
+  runStatements: { before: ["PRAGMA foreign_keys=OFF"], after: ["PRAGMA foreign_keys=ON"] },
+  async prepareRun(connection) {
+    const [row] = await connection.query<{ foreign_keys: number }>("PRAGMA foreign_keys");
+    const wasOn = Number(row?.foreign_keys ?? 0) === 1;
+    // Must be issued outside a transaction: inside one, SQLite ignores it.
+    await connection.execute("PRAGMA foreign_keys=OFF");
+    return async () => {
+      if (wasOn) await connection.execute("PRAGMA foreign_keys=ON");
+    };
+  },
+  async schemaScript(connection) {
+    // `_` is a LIKE wildcard: escape it, or a user table named like `sqliteX...` is left out.
+    const rows = await connection.query<{ sql: string; type: string; name: string }>(
+      `SELECT type, name, sql FROM sqlite_master
+        WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+        ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'view' THEN 1 WHEN 'index' THEN 2 ELSE 3 END, rowid`,
+    );
+    if (rows.length === 0) return "";
+    return [...rows.map((r) => `${r.sql};`), ...await sequenceRows(connection)].join("\n");
+  },
+};
+
+/**
+ * The `sqlite_sequence` rows of the AUTOINCREMENT tables, as INSERTs for a schema copy: a
+ * rebuild restores the table's counter, so a dry run prints that statement only when its
+ * shadow holds the counter too. Creating an AUTOINCREMENT table creates `sqlite_sequence`,
+ * so the rows of tables whose DDL says AUTOINCREMENT always have somewhere to go.
+ */
+async function sequenceRows(connection: Connection): Promise<string[]> {
+  const [found] = await connection.query(
+    "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'",
+  );
+  if (!found) return [];
+  // As text: a counter past 2^53 would lose digits as a JavaScript number.
+  const rows = await connection.query<{ name: string; seq: string }>(
+    `SELECT s.name AS name, CAST(s.seq AS TEXT) AS seq FROM sqlite_sequence s
+      JOIN sqlite_master m ON m.type = 'table' AND m.name = s.name
+     WHERE m.sql LIKE '%AUTOINCREMENT%' AND typeof(s.seq) = 'integer'
+     ORDER BY s.rowid`,
+  );
+  return rows.map((r) =>
+    `INSERT INTO sqlite_sequence (name, seq) VALUES (${quoteLiteral(r.name)}, ${r.seq});`
+  );
+}
+
+function interval(ms: number): string {
+  return quoteLiteral(`${Math.round(ms)}ms`);
+}
+
+const postgresSession: SessionDialect = {
+  async tableExists(connection, table) {
+    // A literal, not a parameter: a parameter costs the driver a Describe round trip first.
+    const rows = await connection.query<{ found: boolean }>(
+      `SELECT to_regclass(${quoteLiteral(quoteIdent(table))}) IS NOT NULL AS found`,
+    );
+    return rows[0]?.found === true;
+  },
+  transactionSettings(timeouts) {
+    const out: string[] = [];
+    if (timeouts.statementTimeoutMs) {
+      out.push(`SET LOCAL statement_timeout = ${interval(timeouts.statementTimeoutMs)}`);
+    }
+    if (timeouts.lockTimeoutMs) {
+      out.push(`SET LOCAL lock_timeout = ${interval(timeouts.lockTimeoutMs)}`);
+    }
+    return out;
+  },
+  runStatements: { before: [], after: [] },
+  prepareRun: () => Promise.resolve(() => Promise.resolve()),
+  foreignKeyTracker: () => null,
+  schemaScript: () => Promise.resolve(null),
+};
+
+/** The runner's view of a dialect. */
+export function sessionDialect(name: DialectName): SessionDialect {
+  return name === "sqlite" ? sqliteSession : postgresSession;
+}

@@ -1,0 +1,79 @@
+/**
+ * Errors raised by operations: the conditions a migration author or the runner may catch.
+ *
+ * Each carries structured fields beside a message in the `Cannot <action>: <state>` form that
+ * names the table or column and, where there is one, the remedy.
+ *
+ * @module
+ */
+
+import type { DialectName } from "../revision/revision.ts";
+
+/** An operation this dialect cannot perform here (outside a batch, inside a transaction...). */
+export class UnsupportedOperationError extends Error {
+  /** The operation's `kind`. */
+  readonly operation: string;
+  /** The dialect that refused it. */
+  readonly dialect: DialectName;
+  constructor(
+    operation: string,
+    dialect: DialectName,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "UnsupportedOperationError";
+    this.operation = operation;
+    this.dialect = dialect;
+  }
+}
+
+/** An operation whose reverse cannot be derived from what is known. */
+export class IrreversibleOperationError extends Error {
+  /** The operation's `kind`. */
+  readonly operation: string;
+  /** What would be needed to reverse it (e.g. `the definition of column flow.labels`). */
+  readonly missing: string;
+  constructor(operation: string, missing: string, message: string) {
+    super(message);
+    this.name = "IrreversibleOperationError";
+    this.operation = operation;
+    this.missing = missing;
+  }
+}
+
+/** One row `PRAGMA foreign_key_check` reported. */
+export interface ForeignKeyViolation {
+  /** The child table holding the row. */
+  readonly table: string;
+  /** The row's rowid (null for a WITHOUT ROWID table). */
+  readonly rowid: number | null;
+  /** The parent table the row should reference. */
+  readonly parent: string;
+  /** Index of the foreign key in `PRAGMA foreign_key_list(table)`. */
+  readonly fkid: number;
+}
+
+/** A table rebuild left rows that violate foreign keys; the migration must be rolled back. */
+export class ForeignKeyViolationError extends Error {
+  /** The table that was rebuilt. */
+  readonly table: string;
+  readonly violations: readonly ForeignKeyViolation[];
+  constructor(table: string, violations: readonly ForeignKeyViolation[]) {
+    const shown = violations.slice(0, 10).map((v) =>
+      `${v.table} rowid ${v.rowid ?? "?"} -> ${v.parent}`
+    );
+    const more = violations.length > shown.length
+      ? `, and ${violations.length - shown.length} more`
+      : "";
+    super(
+      `Cannot rebuild table ${table}: ${violations.length} row(s) violate foreign keys ` +
+        `(${
+          shown.join(", ")
+        }${more}); fix the rows or the constraint, then run the migration again`,
+    );
+    this.name = "ForeignKeyViolationError";
+    this.table = table;
+    this.violations = violations;
+  }
+}

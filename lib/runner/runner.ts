@@ -1,0 +1,653 @@
+/**
+ * The runner: executes a plan on a database, one transaction per migration, or prints it.
+ *
+ * Each migration runs in its own transaction together with its version-table change and its
+ * `strata_log` row, so a failure leaves the database at the previous revision. Migrations
+ * marked non-transactional run statement by statement in autocommit; the version table moves
+ * only after their last statement, and a failure is recorded in `strata_log` as partial.
+ * A dry run prints exactly the statements a real run would send and changes nothing.
+ *
+ * @module
+ */
+
+import type { Connection } from "../db/connection.ts";
+import { DatabaseError } from "../db/connection.ts";
+import { openSqlite } from "../db/sqlite.ts";
+import { getDialect } from "../dialect/dialect.ts";
+import { quoteIdent, quoteLiteral } from "../dialect/quote.ts";
+import {
+  type ForeignKeyTracker,
+  type MigrationTimeouts,
+  sessionDialect,
+} from "../dialect/session.ts";
+import type { Executor, Row } from "../ops/executor.ts";
+import { createMigrationContext } from "../ops/context.ts";
+import type { DialectName, MigrationStep, Revision } from "../revision/revision.ts";
+import type { PlanStep } from "./plan.ts";
+import { hostname, pid } from "../runtime.ts";
+
+/** The table where strata records every applied and unapplied revision. */
+export const LOG_TABLE = "strata_log";
+
+/** Something the runner reports while it works. */
+export type RunEvent =
+  /** Where the run goes: the database (redacted) and the chain it uses. */
+  | {
+    readonly type: "start";
+    readonly url: string;
+    readonly chain: string;
+    readonly revisions: number;
+    readonly dryRun: boolean;
+  }
+  | { readonly type: "warning"; readonly message: string }
+  | { readonly type: "step"; readonly step: PlanStep; readonly durationMs: number }
+  /** A dry run's output, one statement or comment at a time, ready to print. */
+  | { readonly type: "sql"; readonly text: string };
+
+/** The outcome of one planned migration. */
+export interface StepResult {
+  /** The revision ID. */
+  readonly revision: string;
+  /** `up` for an upgrade step, `down` for a downgrade step. */
+  readonly direction: "up" | "down";
+  /** The migration file (relative to the cwd when possible). */
+  readonly path: string;
+  /** The slug of the file name, e.g. `add_labels`. */
+  readonly slug: string;
+  /** `YYYY_MM_DD_HHMMSS` from the file name, or null when it has none. */
+  readonly timestamp: string | null;
+  /**
+   * `applied` (also in a dry run, where it was printed), `failed`, or `not run` because an
+   * earlier step failed.
+   */
+  readonly status: "applied" | "failed" | "not run";
+  /** Wall-clock time of the step in milliseconds (0 when not run). */
+  readonly durationMs: number;
+  /** The failure's message, on the `failed` step only. */
+  readonly error?: string;
+}
+
+/** A migration failed; the database is at the revision before it (or partly applied). */
+export class MigrationError extends Error {
+  /** The revision ID of the failed migration. */
+  readonly revision: string;
+  /** The migration file. */
+  readonly path: string;
+  /** The statement that failed, or null when the failure was not in a statement. */
+  readonly statement: string | null;
+  /** The 1-based line of `statement` in a `.sql` file; null for TypeScript or the runner's own. */
+  readonly line: number | null;
+  /** True when a non-transactional migration stopped half way. */
+  readonly partial: boolean;
+  /** Steps up to and including the failure (for structured results). */
+  results: StepResult[] = [];
+  /**
+   * Describes the failure of `step`; the message is `Cannot apply|unapply <rev> (<path>): ...`.
+   *
+   * @param step The planned step that failed.
+   * @param detail Why it failed, the statement and line, whether it stopped half way, and the
+   * underlying error.
+   */
+  constructor(
+    step: PlanStep,
+    detail: {
+      reason: string;
+      statement?: string | null;
+      line?: number | null;
+      partial?: boolean;
+      cause?: unknown;
+    },
+  ) {
+    const verb = step.direction === "up" ? "apply" : "unapply";
+    super(
+      `Cannot ${verb} ${step.revision.revision} (${step.revision.path}): ${detail.reason}`,
+      { cause: detail.cause },
+    );
+    this.name = "MigrationError";
+    this.revision = step.revision.revision;
+    this.path = step.revision.path;
+    this.statement = detail.statement ?? null;
+    this.line = detail.line ?? null;
+    this.partial = detail.partial ?? false;
+  }
+}
+
+/** How the runner talks to the database. */
+export interface RunContext {
+  readonly dialect: DialectName;
+  /** The real database; null for a dry run without one. */
+  readonly connection: Connection | null;
+  readonly versionTable: string;
+  readonly dryRun: boolean;
+  readonly timeouts?: MigrationTimeouts;
+  /** The command, recorded in `strata_log` (e.g. `upgrade head`). */
+  readonly command: string;
+  readonly onEvent?: (event: RunEvent) => void;
+}
+
+/** Statements that create the version table and the log table. */
+export function bookkeepingDdl(dialect: DialectName, versionTable: string): string[] {
+  return [
+    getDialect(dialect).createVersionTable(versionTable),
+    `CREATE TABLE IF NOT EXISTS ${LOG_TABLE} (` +
+    "revision VARCHAR(32) NOT NULL, direction VARCHAR(8) NOT NULL, " +
+    "outcome VARCHAR(10) NOT NULL, checksum VARCHAR(64), filename VARCHAR(255), " +
+    "version_table VARCHAR(64), started_at VARCHAR(32) NOT NULL, finished_at VARCHAR(32), " +
+    "duration_ms INTEGER, host VARCHAR(255), pid INTEGER, command VARCHAR(255), detail TEXT)",
+  ];
+}
+
+/** Read the version table's rows; an absent table reads as no rows. */
+export async function readVersions(connection: Connection, versionTable: string) {
+  if (!await sessionDialect(connection.dialect).tableExists(connection, versionTable)) return [];
+  const rows = await connection.query<{ version_num: string }>(
+    `SELECT version_num FROM ${quoteIdent(versionTable)} ORDER BY version_num`,
+  );
+  return rows.map((r) => r.version_num);
+}
+
+/** Create the version and log tables when missing. */
+export async function ensureBookkeeping(connection: Connection, versionTable: string) {
+  for (const statement of bookkeepingDdl(connection.dialect, versionTable)) {
+    await connection.execute(statement);
+  }
+}
+
+/** The statements that move the version table from `remove` to `add`. */
+export function versionChangeStatements(
+  versionTable: string,
+  remove: readonly string[],
+  add: readonly string[],
+): string[] {
+  const table = quoteIdent(versionTable);
+  if (remove.length === 1 && add.length === 1) {
+    return [
+      `UPDATE ${table} SET version_num=${quoteLiteral(add[0])} WHERE ${table}.version_num = ${
+        quoteLiteral(remove[0])
+      }`,
+    ];
+  }
+  return [
+    ...remove.map((r) => `DELETE FROM ${table} WHERE ${table}.version_num = ${quoteLiteral(r)}`),
+    ...add.map((a) => `INSERT INTO ${table} (version_num) VALUES (${quoteLiteral(a)})`),
+  ];
+}
+
+interface LogEntry {
+  revision: string;
+  direction: "up" | "down" | "stamp";
+  outcome: "applied" | "unapplied" | "partial" | "stamped";
+  checksum: string | null;
+  filename: string | null;
+  startedAt: Date;
+  finishedAt: Date;
+  detail?: string | null;
+}
+
+/** This host and process, read once: the log records them on every row. */
+let origin: { host: string; pid: number } | null = null;
+function logOrigin(): { host: string; pid: number } {
+  return origin ??= { host: hostname(), pid: pid() };
+}
+
+function literal(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return "NULL";
+  return typeof value === "number" ? String(value) : quoteLiteral(value);
+}
+
+/** The `strata_log` row of one event, as one statement with literal values. */
+export function logStatement(context: RunContext, entry: LogEntry): string {
+  const values = [
+    entry.revision,
+    entry.direction,
+    entry.outcome,
+    entry.checksum,
+    entry.filename,
+    context.versionTable,
+    entry.startedAt.toISOString(),
+    entry.finishedAt.toISOString(),
+    entry.finishedAt.getTime() - entry.startedAt.getTime(),
+    logOrigin().host,
+    logOrigin().pid,
+    context.command.slice(0, 255),
+    entry.detail ?? null,
+  ];
+  return `INSERT INTO ${LOG_TABLE} (revision, direction, outcome, checksum, filename, ` +
+    "version_table, started_at, finished_at, duration_ms, host, pid, command, detail) VALUES (" +
+    values.map(literal).join(", ") + ")";
+}
+
+/**
+ * Sends statements to the real database, inside or outside a transaction.
+ *
+ * Statements the runner itself opens a transaction with (`BEGIN`, its settings) are held
+ * back and sent together with the next statement, and the version change, log row and
+ * `COMMIT` go as one batch: on PostgreSQL each batch is one round trip. Every statement is
+ * still its own protocol message, so a failure names the statement that failed.
+ */
+class LiveExecutor implements Executor {
+  readonly dryRun = false;
+  /** The statement being run, for error messages. */
+  current: { sql: string; line: number | null } | null = null;
+  #pending: string[] = [];
+  constructor(
+    private readonly connection: Connection,
+    readonly inTransaction: boolean,
+    /** Sees every statement before it runs (SQLite foreign-key checks). */
+    private readonly tracker: ForeignKeyTracker | null = null,
+  ) {}
+  get dialect(): DialectName {
+    return this.connection.dialect;
+  }
+  get checksForeignKeys(): boolean {
+    return this.tracker !== null;
+  }
+  /** Queue a statement to go with the next one (only inside the transaction it begins). */
+  defer(statement: string): void {
+    this.#pending.push(statement);
+  }
+  /** Send the queued statements, then these, as one batch. */
+  async flush(statements: readonly SqlStatement[] = []): Promise<void> {
+    const pending = this.#pending.map((sql) => ({ sql, line: null }));
+    this.#pending = [];
+    await this.#batch(pending.length > 0 ? [...pending, ...statements] : statements);
+  }
+  async run(statement: string, params: readonly unknown[] = [], line: number | null = null) {
+    if (this.#pending.length > 0) {
+      if (params.length === 0) return await this.flush([{ sql: statement, line }]);
+      await this.flush();
+    }
+    await this.tracker?.before([statement]);
+    this.current = { sql: statement, line };
+    return await this.connection.execute(statement, params);
+  }
+  async query<T extends Row = Row>(
+    statement: string,
+    params: readonly unknown[] = [],
+  ): Promise<T[]> {
+    await this.flush();
+    await this.tracker?.before([statement]);
+    this.current = { sql: statement, line: null };
+    return await this.connection.query<T>(statement, params);
+  }
+  comment(): void {}
+  async #batch(batch: readonly SqlStatement[]): Promise<void> {
+    if (batch.length === 0) return;
+    await this.tracker?.before(batch.filter((s) => !OWN.has(s)).map((s) => s.sql));
+    this.current = batch[batch.length - 1];
+    try {
+      await this.connection.executeBatch(batch.map((s) => s.sql));
+    } catch (error) {
+      const index = error instanceof DatabaseError ? error.batchIndex : null;
+      if (index !== null && batch[index]) this.current = batch[index];
+      throw error;
+    }
+  }
+}
+
+/** Prints statements; keeps a shadow database (SQLite) current so queries see prior DDL. */
+class DryRunExecutor implements Executor {
+  readonly dryRun = true;
+  current: { sql: string; line: number | null } | null = null;
+  constructor(
+    readonly dialect: DialectName,
+    readonly inTransaction: boolean,
+    private readonly print: (text: string) => void,
+    private readonly shadow: Connection | null,
+  ) {}
+  async run(statement: string, params: readonly unknown[] = [], line: number | null = null) {
+    this.current = { sql: statement, line };
+    this.print(terminate(statement));
+    if (params.length > 0) {
+      const json = JSON.stringify(params, (_, v) => typeof v === "bigint" ? v.toString() : v);
+      this.print(`-- parameters: ${json}`);
+    }
+    if (this.shadow) await this.shadow.execute(statement, params);
+  }
+  async query<T extends Row = Row>(statement: string, params: readonly unknown[] = []) {
+    this.current = { sql: statement, line: null };
+    if (this.shadow) return await this.shadow.query<T>(statement, params);
+    this.print(`-- query not run in a dry run (it would read the database): ${oneLine(statement)}`);
+    return [] as T[];
+  }
+  comment(text: string): void {
+    this.print(`-- ${text}`);
+  }
+}
+
+/** A statement and the line of its file it starts on (null: the runner's own). */
+interface SqlStatement {
+  readonly sql: string;
+  readonly line: number | null;
+}
+
+/**
+ * Statements that end, or partly undo, a transaction: after a failure the server skips the
+ * rest of a failed transaction's statements, except these. A migration with any of them is
+ * sent statement by statement, each after the previous one succeeded.
+ */
+const TRANSACTION_CONTROL =
+  /^(?:\s|--[^\n]*\n|\/\*[^]*?\*\/)*(?:begin|start|commit|end|rollback|abort|savepoint|release|prepare|set\s+transaction)\b/i;
+
+/** A statement with its `;`, on a line of its own when the last line ends in a comment. */
+function terminate(statement: string): string {
+  const lastLine = statement.slice(statement.lastIndexOf("\n") + 1);
+  return lastLine.includes("--") ? `${statement}\n;` : `${statement};`;
+}
+
+function oneLine(sql: string): string {
+  const flat = sql.replace(/\s+/g, " ").trim();
+  return flat.length > 200 ? `${flat.slice(0, 197)}...` : flat;
+}
+
+async function runStepBody(
+  step: PlanStep,
+  body: MigrationStep,
+  executor: LiveExecutor | DryRunExecutor,
+): Promise<void> {
+  if (body.kind === "sql") {
+    if (
+      executor instanceof LiveExecutor && body.transactional &&
+      !body.statements.some((s) => TRANSACTION_CONTROL.test(s.sql))
+    ) {
+      // Inside its transaction a failure stops everything after it: the statements can go
+      // out together (one round trip on PostgreSQL), and the first failure names its own.
+      return await executor.flush(body.statements);
+    }
+    for (const statement of body.statements) {
+      await executor.run(statement.sql, [], statement.line);
+    }
+    return;
+  }
+  await body.run(createMigrationContext(executor, step.revision.revision));
+}
+
+function bodyOf(step: PlanStep): MigrationStep {
+  const body = step.direction === "up" ? step.revision.upgrade : step.revision.downgrade;
+  if (!body) {
+    throw new MigrationError(step, {
+      reason: step.revision.upgrade.kind === "sql"
+        ? `it has no downgrade (add a '-- migrate:down' section to ${step.revision.filename})`
+        : `it has no downgrade (export a downgrade function from ${step.revision.filename})`,
+    });
+  }
+  return body;
+}
+
+function describeFailure(error: unknown): string {
+  if (error instanceof DatabaseError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/**
+ * Open the shadow database of a SQLite dry run: an in-memory copy of the real database's
+ * schema when there is one, else an empty database (the caller replays the chain into it).
+ */
+export async function openShadow(
+  dialect: DialectName,
+  connection: Connection | null,
+): Promise<Connection | null> {
+  if (dialect !== "sqlite") return null;
+  const shadow = openSqlite(":memory:", { displayUrl: "sqlite::memory: (dry-run shadow)" });
+  // As in a real run: foreign keys off for the whole run, checked per migration.
+  await sessionDialect(dialect).prepareRun(shadow);
+  if (connection) {
+    const script = await sessionDialect(dialect).schemaScript(connection);
+    if (script) await shadow.executeScript(script);
+  }
+  return shadow;
+}
+
+/**
+ * Execute the steps of a plan in order. Returns one result per step; on the first failure,
+ * throws a {@link MigrationError} carrying the results so far (later steps: not run).
+ */
+export async function executePlan(
+  context: RunContext,
+  steps: readonly PlanStep[],
+  shadow: Connection | null,
+): Promise<StepResult[]> {
+  const results: StepResult[] = [];
+  const session = sessionDialect(context.dialect);
+  const print = (text: string) => context.onEvent?.({ type: "sql", text });
+  let restore: (() => Promise<void>) | null = null;
+  if (!context.dryRun && context.connection && steps.length > 0) {
+    restore = await session.prepareRun(context.connection);
+  }
+  if (context.dryRun && steps.length > 0) {
+    for (const statement of session.runStatements.before) print(`${statement};`);
+  }
+  try {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      const started = performance.now();
+      try {
+        if (context.dryRun) await dryRunStep(context, step, shadow, print);
+        else await liveStep(context, step, context.connection!);
+      } catch (error) {
+        const failure = error instanceof MigrationError
+          ? error
+          : new MigrationError(step, { reason: describeFailure(error), cause: error });
+        results.push(resultOf(step, "failed", performance.now() - started, failure.message));
+        for (const rest of steps.slice(i + 1)) results.push(resultOf(rest, "not run", 0));
+        failure.results = results;
+        throw failure;
+      }
+      const durationMs = performance.now() - started;
+      results.push(resultOf(step, "applied", durationMs));
+      if (!context.dryRun) context.onEvent?.({ type: "step", step, durationMs });
+    }
+  } finally {
+    if (restore) await restore();
+  }
+  if (context.dryRun && steps.length > 0) {
+    for (const statement of session.runStatements.after) print(`${statement};`);
+  }
+  return results;
+}
+
+function resultOf(
+  step: PlanStep,
+  status: StepResult["status"],
+  durationMs: number,
+  error?: string,
+): StepResult {
+  return {
+    revision: step.revision.revision,
+    direction: step.direction,
+    path: step.revision.path,
+    slug: step.revision.slug,
+    timestamp: step.revision.timestamp,
+    status,
+    durationMs,
+    ...(error ? { error } : {}),
+  };
+}
+
+async function dryRunStep(
+  context: RunContext,
+  step: PlanStep,
+  shadow: Connection | null,
+  print: (text: string) => void,
+): Promise<void> {
+  const body = bodyOf(step);
+  const dialect = getDialect(context.dialect);
+  const names = (ids: readonly string[]) => ids.length > 0 ? ids.join(", ") : "base";
+  const arrow = step.direction === "up"
+    ? `${names(step.removeVersions)} -> ${step.revision.revision}`
+    : `${step.revision.revision} -> ${names(step.addVersions)}`;
+  print(
+    `-- Running ${
+      step.direction === "up" ? "upgrade" : "downgrade"
+    } ${arrow} (${step.revision.path})`,
+  );
+  const executor = new DryRunExecutor(context.dialect, body.transactional, print, shadow);
+  if (body.transactional) {
+    print(`${dialect.beginStatement};`);
+    for (const s of sessionDialect(context.dialect).transactionSettings(context.timeouts ?? {})) {
+      print(`${s};`);
+    }
+  }
+  try {
+    await runStepBody(step, body, executor);
+  } catch (error) {
+    throw new MigrationError(step, {
+      reason: describeFailure(error),
+      statement: executor.current?.sql,
+      line: executor.current?.line,
+      cause: error,
+    });
+  }
+  const now = new Date();
+  // A non-transactional migration moves the version table in a short transaction of its own.
+  if (!body.transactional) print(`${dialect.beginStatement};`);
+  for (const s of bookkeepingStatements(context, step, now, now)) print(`${s};`);
+  print("COMMIT;");
+  print("");
+}
+
+function logEntryOf(step: PlanStep, startedAt: Date, finishedAt: Date): LogEntry {
+  return {
+    revision: step.revision.revision,
+    direction: step.direction,
+    outcome: step.direction === "up" ? "applied" : "unapplied",
+    checksum: step.revision.checksum,
+    filename: step.revision.filename,
+    startedAt,
+    finishedAt,
+  };
+}
+
+/** The version-table change and the `strata_log` row of a step. */
+function bookkeepingStatements(
+  context: RunContext,
+  step: PlanStep,
+  startedAt: Date,
+  finishedAt: Date,
+): string[] {
+  return [
+    ...versionChangeStatements(context.versionTable, step.removeVersions, step.addVersions),
+    logStatement(context, logEntryOf(step, startedAt, finishedAt)),
+  ];
+}
+
+/** The runner's own statements, which have no line in a file. */
+/** strata's own statements (bookkeeping, COMMIT): not the migration's, so not tracked. */
+const OWN = new WeakSet<SqlStatement>();
+
+function own(statements: readonly string[]): SqlStatement[] {
+  return statements.map((sql) => {
+    const statement = { sql, line: null };
+    OWN.add(statement);
+    return statement;
+  });
+}
+
+function violationError(step: PlanStep, violations: readonly string[], partial: boolean) {
+  const shown = violations.slice(0, 20);
+  const what = partial ? "kept (non-transactional migration)" : "rolled back";
+  return new MigrationError(step, {
+    reason: `it leaves ${violations.length} foreign-key violation(s), ${what}:\n  ` +
+      shown.join("\n  ") + (violations.length > shown.length ? "\n  ..." : ""),
+    partial,
+  });
+}
+
+async function liveStep(context: RunContext, step: PlanStep, connection: Connection) {
+  const body = bodyOf(step);
+  const begin = getDialect(context.dialect).beginStatement;
+  const session = sessionDialect(context.dialect);
+  const startedAt = new Date();
+  // Every statement goes through the executor, so an error names the one that failed.
+  const tracker = session.foreignKeyTracker(connection);
+  const executor = new LiveExecutor(connection, body.transactional, tracker);
+  const newViolations = async () => {
+    if (!tracker) return [];
+    const added = await tracker.added();
+    if (tracker.preExisting > 0) {
+      context.onEvent?.({
+        type: "warning",
+        message: `${step.revision.revision} touched tables that already had ` +
+          `${tracker.preExisting} foreign-key violation(s); they are not blamed on it`,
+      });
+    }
+    return added;
+  };
+  const fail = (error: unknown, partial: boolean) =>
+    new MigrationError(step, {
+      reason: describeFailure(error) +
+        (partial ? " (non-transactional migration: it may be partly applied)" : ""),
+      statement: executor.current?.sql,
+      line: executor.current?.line,
+      partial,
+      cause: error,
+    });
+
+  if (!body.transactional) {
+    try {
+      await runStepBody(step, body, executor);
+      const violations = await newViolations();
+      if (violations.length > 0) throw violationError(step, violations, true);
+    } catch (error) {
+      const failure = error instanceof MigrationError ? error : fail(error, true);
+      await connection.execute(logStatement(context, {
+        ...logEntryOf(step, startedAt, new Date()),
+        outcome: "partial",
+        detail: `failed at: ${oneLine(failure.statement ?? "")}: ${describeFailure(error)}`,
+      })).catch(() => {});
+      throw failure;
+    }
+    // The version table moves only after the last statement succeeded, in a short
+    // transaction of its own.
+    try {
+      await executor.flush(own([
+        begin,
+        ...bookkeepingStatements(context, step, startedAt, new Date()),
+        "COMMIT",
+      ]));
+    } catch (error) {
+      await connection.execute("ROLLBACK").catch(() => {});
+      throw fail(error, true);
+    }
+    return;
+  }
+
+  // BEGIN and the settings go out with the migration's first statement.
+  executor.defer(begin);
+  for (const s of session.transactionSettings(context.timeouts ?? {})) executor.defer(s);
+  try {
+    await runStepBody(step, body, executor);
+    if (tracker) {
+      await executor.flush();
+      const violations = await newViolations();
+      if (violations.length > 0) throw violationError(step, violations, false);
+    }
+    await executor.flush(own([
+      ...bookkeepingStatements(context, step, startedAt, new Date()),
+      "COMMIT",
+    ]));
+  } catch (error) {
+    await connection.execute("ROLLBACK").catch(() => {});
+    throw error instanceof MigrationError ? error : fail(error, false);
+  }
+}
+
+/** Record a stamp in the log (inside the caller's transaction). */
+export function stampLogStatements(
+  context: RunContext,
+  revisions: readonly Revision[],
+): string[] {
+  const now = new Date();
+  return revisions.map((r) =>
+    logStatement(context, {
+      revision: r.revision,
+      direction: "stamp",
+      outcome: "stamped",
+      checksum: r.checksum,
+      filename: r.filename,
+      startedAt: now,
+      finishedAt: now,
+    })
+  );
+}
