@@ -1,0 +1,295 @@
+/**
+ * The runner on real databases, both dialects: upgrade, downgrade, stamp, dry runs, failures
+ * that leave the database as it was, strata_log, checksums, and bad input.
+ */
+
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { current, downgrade, stamp, upgrade } from "../lib/migrate.ts";
+import type { RunEvent } from "../lib/runner/runner.ts";
+import { MigrationError } from "../lib/runner/runner.ts";
+import { RevisionError } from "../lib/revision/graph.ts";
+import { dialectTest, linearChain, revisionId, sqlMigration } from "./support/databases.ts";
+
+const R = revisionId;
+
+function collect() {
+  const events: RunEvent[] = [];
+  return {
+    events,
+    onEvent: (e: RunEvent) => events.push(e),
+    sql: () => events.filter((e) => e.type === "sql").map((e) => (e as { text: string }).text),
+    warnings: () =>
+      events.filter((e) => e.type === "warning").map((e) => (e as { message: string }).message),
+  };
+}
+
+async function logRows(db: { query: <T>(sql: string) => Promise<T[]> }) {
+  return await db.query<{ revision: string; direction: string; outcome: string }>(
+    "SELECT revision, direction, outcome FROM strata_log ORDER BY started_at, finished_at",
+  );
+}
+
+async function tableNames(db: { dialect: string; query: <T>(sql: string) => Promise<T[]> }) {
+  const rows = db.dialect === "sqlite"
+    ? await db.query<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 't%' ORDER BY name",
+    )
+    : await db.query<{ name: string }>(
+      "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 't%' ORDER BY tablename",
+    );
+  return rows.map((r) => r.name);
+}
+
+dialectTest("upgrade, downgrade, mid targets and base, with strata_log", async (db) => {
+  db.write(linearChain(4));
+  const options = { url: db.url, dir: db.migrations };
+
+  const mid = await upgrade(R(2), options);
+  assert.deepEqual(mid.steps.map((s) => [s.revision, s.status]), [
+    [R(1), "applied"],
+    [R(2), "applied"],
+  ]);
+  assert.deepEqual(await db.versions(), [R(2)]);
+
+  const head = await upgrade("head", options);
+  assert.deepEqual(head.steps.map((s) => s.revision), [R(3), R(4)]);
+  assert.deepEqual(await db.versions(), [R(4)]);
+  assert.deepEqual(await tableNames(db), ["t1", "t2", "t3", "t4"]);
+
+  const down = await downgrade("-1", options);
+  assert.deepEqual(down.steps.map((s) => [s.revision, s.direction]), [[R(4), "down"]]);
+  assert.deepEqual(await db.versions(), [R(3)]);
+
+  const now = await current(options);
+  assert.deepEqual(now.revisions.map((r) => [r.revision, r.isHead]), [[R(3), false]]);
+
+  await downgrade("base", options);
+  assert.deepEqual(await db.versions(), []);
+  assert.deepEqual(await tableNames(db), []);
+
+  const log = await logRows(db);
+  assert.deepEqual(log.map((r) => `${r.revision} ${r.direction} ${r.outcome}`), [
+    `${R(1)} up applied`,
+    `${R(2)} up applied`,
+    `${R(3)} up applied`,
+    `${R(4)} up applied`,
+    `${R(4)} down unapplied`,
+    `${R(3)} down unapplied`,
+    `${R(2)} down unapplied`,
+    `${R(1)} down unapplied`,
+  ]);
+});
+
+dialectTest("stamp and stamp --purge move the version table only", async (db) => {
+  db.write(linearChain(3));
+  const options = { url: db.url, dir: db.migrations };
+  await stamp(R(2), options);
+  assert.deepEqual(await db.versions(), [R(2)]);
+  assert.deepEqual(await tableNames(db), [], "stamp runs no migration");
+  await stamp("head", options);
+  assert.deepEqual(await db.versions(), [R(3)]);
+  // A row the chain does not know: only --purge gets past it.
+  await db.query(`UPDATE alembic_version SET version_num = 'ffffffffffff'`);
+  await assert.rejects(stamp(R(1), options), RevisionError);
+  await stamp(R(1), { ...options, purge: true });
+  assert.deepEqual(await db.versions(), [R(1)]);
+  const log = await logRows(db);
+  assert.deepEqual(log.map((r) => `${r.revision} ${r.outcome}`), [
+    `${R(2)} stamped`,
+    `${R(3)} stamped`,
+    `${R(1)} stamped`,
+  ]);
+});
+
+dialectTest("--sql prints the statements and changes nothing", async (db) => {
+  db.write(linearChain(3));
+  const options = { url: db.url, dir: db.migrations };
+  await upgrade(R(1), options);
+  const before = await db.versions();
+
+  const up = collect();
+  const result = await upgrade("head", { ...options, sql: true, onEvent: up.onEvent });
+  assert.equal(result.dryRun, true);
+  const text = up.sql().join("\n");
+  const begin = db.dialect === "sqlite" ? "BEGIN IMMEDIATE;" : "BEGIN;";
+  assert.ok(text.includes(`${begin}\nCREATE TABLE t2`), text);
+  assert.match(
+    text,
+    new RegExp(
+      `UPDATE alembic_version SET version_num='${R(2)}' WHERE alembic_version.version_num = '${
+        R(1)
+      }';`,
+    ),
+  );
+  assert.match(text, /INSERT INTO strata_log .*'applied'/);
+  assert.equal(text.match(/^COMMIT;$/gm)?.length, 2);
+  assert.deepEqual(await db.versions(), before, "dry run changed nothing");
+  assert.deepEqual(await tableNames(db), ["t1"]);
+
+  const down = collect();
+  await downgrade("base", { ...options, sql: true, onEvent: down.onEvent });
+  assert.match(
+    down.sql().join("\n"),
+    new RegExp(
+      `DROP TABLE t1;\nDELETE FROM alembic_version WHERE alembic_version.version_num = '${R(1)}';`,
+    ),
+  );
+
+  const st = collect();
+  await stamp("head", { ...options, sql: true, onEvent: st.onEvent });
+  assert.match(st.sql().join("\n"), new RegExp(`UPDATE alembic_version SET version_num='${R(3)}'`));
+  assert.deepEqual(await db.versions(), before);
+});
+
+dialectTest("--sql with a from:to range needs no database", async (db) => {
+  db.write(linearChain(3));
+  const out = collect();
+  const result = await upgrade(`${R(1)}:${R(3)}`, {
+    url: db.dialect === "sqlite"
+      ? `sqlite:${path.join(db.dir, "never-created.db")}`
+      : "postgresql://nobody@127.0.0.1:1/none",
+    dir: db.migrations,
+    sql: true,
+    onEvent: out.onEvent,
+  });
+  assert.deepEqual(result.steps.map((s) => s.revision), [R(2), R(3)]);
+  assert.match(out.sql().join("\n"), /CREATE TABLE IF NOT EXISTS alembic_version/);
+  assert.equal(fs.existsSync(path.join(db.dir, "never-created.db")), false);
+});
+
+dialectTest("a failing statement rolls its migration back, DDL and data", async (db) => {
+  db.write({
+    ...linearChain(2),
+    [`2026_01_01_000003_${R(3)}_bad.sql`]: sqlMigration(
+      R(3),
+      R(2),
+      "CREATE TABLE t3 (id INTEGER PRIMARY KEY);\nINSERT INTO t1 (id, note) VALUES (2, 'added');\nINSERT INTO missing_table VALUES (1);",
+      "DROP TABLE t3;",
+    ),
+    ...linearChain(1, 4),
+  });
+  // t4's parent is t3 in linearChain's numbering.
+  const options = { url: db.url, dir: db.migrations };
+  const error = await upgrade("head", options).then(
+    () => assert.fail("upgrade should fail"),
+    (e) => e,
+  );
+  assert.ok(error instanceof MigrationError, String(error));
+  assert.equal(error.revision, R(3));
+  assert.match(
+    error.message,
+    new RegExp(`Cannot apply ${R(3)} \\(.*_bad\\.sql\\): .*missing_table`),
+  );
+  assert.match(error.statement ?? "", /INSERT INTO missing_table/);
+  assert.equal(error.line, 8);
+  assert.deepEqual(error.results.map((r) => [r.revision, r.status]), [
+    [R(1), "applied"],
+    [R(2), "applied"],
+    [R(3), "failed"],
+    [R(4), "not run"],
+  ]);
+  assert.deepEqual(await db.versions(), [R(2)]);
+  assert.deepEqual(await tableNames(db), ["t1", "t2"], "t3 was rolled back");
+  const rows = await db.query<{ n: number }>("SELECT count(*) AS n FROM t1");
+  assert.equal(Number(rows[0].n), 1, "the data change was rolled back");
+  const log = await logRows(db);
+  assert.equal(log.length, 2, "a rolled-back migration leaves no log row");
+});
+
+dialectTest("a TypeScript migration that throws is rolled back", async (db) => {
+  db.write({
+    ...linearChain(1),
+    [`2026_01_01_000002_${R(2)}_throws.ts`]: `
+export const revision = "${R(2)}";
+export const downRevision = "${R(1)}";
+export async function upgrade({ op, t }) {
+  await op.createTable("t2", [{ name: "id", type: t.integer(), primaryKey: true }]);
+  await op.execute("INSERT INTO t1 (id, note) VALUES (2, 'x')");
+  throw new Error("the migration's own check failed");
+}
+export async function downgrade({ op }) { await op.dropTable("t2"); }
+`,
+  });
+  await assert.rejects(
+    upgrade("head", { url: db.url, dir: db.migrations }),
+    (e: unknown) =>
+      e instanceof MigrationError && e.revision === R(2) &&
+      /the migration's own check failed/.test(e.message),
+  );
+  assert.deepEqual(await db.versions(), [R(1)]);
+  assert.deepEqual(await tableNames(db), ["t1"]);
+  const rows = await db.query<{ n: number }>("SELECT count(*) AS n FROM t1");
+  assert.equal(Number(rows[0].n), 1);
+});
+
+dialectTest("bad input: unknown target, unknown current revision, no down section", async (db) => {
+  db.write({
+    ...linearChain(1),
+    [`2026_01_01_000002_${R(2)}_no_down.sql`]: sqlMigration(
+      R(2),
+      R(1),
+      "CREATE TABLE t2 (id INTEGER);",
+    ),
+  });
+  const options = { url: db.url, dir: db.migrations };
+  await assert.rejects(upgrade("feedfacecafe", options), RevisionError);
+  await upgrade("head", options);
+  await assert.rejects(
+    downgrade("-1", options),
+    (e: unknown) => e instanceof MigrationError && /has no downgrade/.test(e.message),
+  );
+  assert.deepEqual(await db.versions(), [R(2)], "the failed downgrade changed nothing");
+  await db.query("UPDATE alembic_version SET version_num = 'ffffffffffff'");
+  await assert.rejects(
+    upgrade("head", options),
+    (e: unknown) => e instanceof RevisionError && /ffffffffffff/.test(e.message),
+  );
+  await assert.rejects(current(options), /ffffffffffff/);
+});
+
+dialectTest("a changed file is reported with a warning on the next upgrade", async (db) => {
+  const chain = linearChain(2);
+  db.write(chain);
+  const options = { url: db.url, dir: db.migrations };
+  await upgrade("head", options);
+  const [name] = Object.keys(chain);
+  db.write({ [name]: chain[name].replace("row of 1", "row of one") });
+  const out = collect();
+  await upgrade("head", { ...options, onEvent: out.onEvent });
+  assert.match(
+    out.warnings().join("\n"),
+    new RegExp(`${R(1)} .* has changed since it was applied`),
+  );
+  // Line endings alone are not a change.
+  db.write({ [name]: chain[name].replaceAll("\n", "\r\n") });
+  const crlf = collect();
+  await upgrade("head", { ...options, onEvent: crlf.onEvent });
+  assert.deepEqual(crlf.warnings(), []);
+});
+
+dialectTest("a non-transactional migration that fails is logged as partial", async (db) => {
+  db.write({
+    ...linearChain(1),
+    [`2026_01_01_000002_${R(2)}_autocommit.sql`]: sqlMigration(
+      R(2),
+      R(1),
+      "CREATE TABLE t2 (id INTEGER);\nINSERT INTO nowhere VALUES (1);",
+      "DROP TABLE t2;",
+      { transactional: false },
+    ),
+  });
+  const options = { url: db.url, dir: db.migrations };
+  await assert.rejects(
+    upgrade("head", options),
+    (e: unknown) => e instanceof MigrationError && e.partial && /partly applied/.test(e.message),
+  );
+  assert.deepEqual(await db.versions(), [R(1)], "the version table did not move");
+  assert.deepEqual(await tableNames(db), ["t1", "t2"], "autocommit kept the first statement");
+  const log = await logRows(db);
+  assert.equal(log.at(-1)?.outcome, "partial");
+  const next = collect();
+  await assert.rejects(upgrade("head", { ...options, onEvent: next.onEvent }));
+  assert.match(next.warnings().join("\n"), new RegExp(`${R(2)} was left partly applied`));
+});
