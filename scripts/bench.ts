@@ -9,8 +9,8 @@
  * deno task bench [--save] [--quick]
  * ```
  *
- * Needs: Bun (found or installed from npm), `sqlite3` and `psql`, python3 with Alembic (pip
- * installs it when missing), a PostgreSQL server (`STRATA_TEST_DATABASE_URL`, 127.0.0.1:5432,
+ * Needs: Bun (found or installed from npm), `sqlite3` and `psql`, python3 with Alembic (pip or
+ * apt-get installs it when missing), a PostgreSQL server (`STRATA_TEST_DATABASE_URL`, 127.0.0.1:5432,
  * or a throwaway cluster). A row that cannot be measured says why instead of a number.
  *
  * @module

@@ -7,7 +7,7 @@
  * 1. PostgreSQL: `STRATA_TEST_DATABASE_URL`, else 127.0.0.1:5432, else a throwaway cluster
  *    (initdb/pg_ctl), stopped afterwards.
  * 2. Bun for the runtime matrix: on PATH, else installed from npm into `.cache/bun`.
- * 3. Alembic for the differential tests: imported by python3, else `pip install`ed.
+ * 3. Alembic for the differential tests: imported by python3, else installed with pip or apt-get.
  *
  * Under `CI`, anything missing makes the run fail (the tests that need it fail and say why);
  * elsewhere those tests are skipped and the summary says so loudly.
@@ -40,7 +40,9 @@ try {
 const bun = findOrInstallBun();
 if (!bun) notes.push("Bun: not on PATH and could not be installed from npm");
 const python = findOrInstallAlembic((line) => console.log(`test: ${line}`));
-if (!python) notes.push("Alembic: python3 cannot import alembic and pip could not install it");
+if (!python) {
+  notes.push("Alembic: no python3 imports alembic, and neither pip nor apt-get could install it");
+}
 
 const env: Record<string, string> = { ...process.env as Record<string, string> };
 env.STRATA_TEST_ORCHESTRATED = "1";

@@ -19,6 +19,7 @@ import sys
 import warnings
 
 try:
+    import alembic
     import sqlalchemy
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -52,7 +53,8 @@ def run_query(script, command, current, target):
         return script._downgrade_revs(target, rev)
 
     # A fresh in-memory database per query: nothing leaks between queries.
-    engine = sqlalchemy.create_engine("sqlite://")
+    # future=True: the 2.0-style Connection (with rollback) on SQLAlchemy 1.4 as well.
+    engine = sqlalchemy.create_engine("sqlite://", future=True)
     with engine.connect() as conn:
         conn.exec_driver_sql(
             "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"
@@ -101,7 +103,7 @@ def main():
                 run_query(script, query["command"], query["current"], query["target"])
             )
         results.append(result)
-    json.dump({"cases": results}, sys.stdout)
+    json.dump({"alembic": alembic.__version__, "cases": results}, sys.stdout)
 
 
 if __name__ == "__main__":
