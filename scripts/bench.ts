@@ -6,7 +6,7 @@
  * page cache warm); peak RSS from GNU time. `--save` also writes `docs/benchmarks.md`.
  *
  * ```
- * deno task bench [--save] [--quick]
+ * deno task bench [--save] [--quick] [--only sqlite-chain,current,pg-chain,graph,rebuild,reference]
  * ```
  *
  * Needs: Bun (found or installed from npm), `sqlite3` and `psql`, python3 with Alembic (pip or
@@ -54,6 +54,24 @@ const REBUILD_ROWS = 1_000_000;
 const argv = process.argv.slice(2);
 const save = argv.includes("--save");
 const quick = argv.includes("--quick");
+/** `--only sqlite-chain,current,…`: measure only these bars (never saved: a report is whole). */
+const BARS = ["sqlite-chain", "current", "pg-chain", "graph", "rebuild", "reference"] as const;
+const only = (() => {
+  const i = argv.indexOf("--only");
+  if (i < 0) return null;
+  const names = (argv[i + 1] ?? "").split(",").filter(Boolean);
+  const unknown = names.filter((n) => !(BARS as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    console.error(`bench: --only takes a comma-separated list of ${BARS.join(", ")}`);
+    process.exit(2);
+  }
+  if (save) {
+    console.error("bench: --save writes the whole report; it cannot be combined with --only");
+    process.exit(2);
+  }
+  return new Set(names);
+})();
+const wanted = (bar: (typeof BARS)[number]) => only === null || only.has(bar);
 /** Task runs in the reference-schema run (issue bar: 1,000,000); 0 skips it. */
 const referenceRows = (() => {
   const i = argv.indexOf("--reference-rows");
@@ -62,7 +80,7 @@ const referenceRows = (() => {
 const RUNS = {
   current: quick ? 5 : 20,
   alembicCurrent: quick ? 3 : 10,
-  chain: quick ? 2 : 5,
+  chain: quick ? 2 : 9,
   alembicChain: quick ? 1 : 3,
   rebuild: quick ? 1 : 3,
 };
@@ -200,12 +218,12 @@ try {
   writeStrataChain(chainRoot, "sqlite", CHAIN_LENGTH);
   writeStrataChain(chainRoot, "postgresql", CHAIN_LENGTH);
   const alembicIni = writeAlembicProject(path.join(work, "alembic"), CHAIN_LENGTH);
-  rows.push(...sqliteChainRows(chainRoot, alembicIni));
-  rows.push(...currentRows(chainRoot, alembicIni));
-  rows.push(...pgChainRows(chainRoot, alembicIni));
-  rows.push(...await graphRows());
-  rows.push(...rebuildRows());
-  if (referenceRows > 0) {
+  if (wanted("sqlite-chain")) rows.push(...sqliteChainRows(chainRoot, alembicIni));
+  if (wanted("current")) rows.push(...currentRows(chainRoot, alembicIni));
+  if (wanted("pg-chain")) rows.push(...pgChainRows(chainRoot, alembicIni));
+  if (wanted("graph")) rows.push(...await graphRows());
+  if (wanted("rebuild")) rows.push(...rebuildRows());
+  if (referenceRows > 0 && wanted("reference")) {
     const { benchReference, referenceTable } = await import("./bench_reference.ts");
     referenceReport = referenceTable(
       await benchReference({ rows: referenceRows, checkRuns: quick ? 1 : 5, log }),

@@ -99,6 +99,28 @@ Deno.test("an INSERT that breaks a foreign key rolls back; old orphans are not b
   });
 });
 
+Deno.test("a table created and filled in one migration is checked", async () => {
+  await withParentChild(async (file, write, migrations) => {
+    write(
+      "fc0000000002",
+      `CREATE TABLE grandchild (id INTEGER PRIMARY KEY, child_id INTEGER REFERENCES child (id));
+CREATE INDEX ix_grandchild_child ON grandchild (child_id);
+INSERT INTO grandchild (id, child_id) VALUES (1, 1), (2, 42);`,
+    );
+    await assert.rejects(
+      upgrade("head", { url: `sqlite:${file}`, dir: migrations }),
+      (e: unknown) =>
+        e instanceof MigrationError &&
+        /grandchild row 2 references a missing row of child/.test(e.message),
+    );
+    assert.deepEqual(
+      rows(file, "SELECT name FROM sqlite_master WHERE name = 'grandchild'"),
+      [],
+      "the migration is rolled back",
+    );
+  });
+});
+
 Deno.test("statements it cannot attribute fall back to the full check", async () => {
   await withParentChild(async (file, write, migrations) => {
     write(

@@ -132,6 +132,11 @@ export class SqliteForeignKeyTracker {
   readonly #triggered = new Set<string>();
   /** Violations per key in the touched tables before they changed. */
   readonly #baseline = new Map<string, { count: number; rowids: Set<number | null> }>();
+  /**
+   * Tables created by the migration that no statement of it has written since: no rows, so no
+   * violations as a child, and no child rows yet that could point at them.
+   */
+  readonly #empty = new Set<string>();
   #full = false;
   #started = false;
 
@@ -156,11 +161,14 @@ export class SqliteForeignKeyTracker {
       const target = statementTarget(sql);
       if (target.kind === "none") continue;
       const key = target.kind === "table" ? target.table.toLowerCase() : "";
-      // A table being created has no rows, children or triggers yet: nothing to ask or baseline.
+      // A table being created has no rows, children or triggers yet: nothing to ask or baseline,
+      // and nothing to check unless a later statement writes to it.
       if (target.kind === "table" && target.creates) {
         this.#touched.add(key);
+        this.#empty.add(key);
         continue;
       }
+      this.#empty.delete(key);
       if (
         target.kind === "unknown" || this.#triggered.has(key) ||
         (!this.#touched.has(key) && (await this.#describe(key)).triggers)
@@ -225,6 +233,7 @@ export class SqliteForeignKeyTracker {
   async #checkTouched(): Promise<Violation[]> {
     const tables = new Set<string>();
     for (const name of this.#touched) {
+      if (this.#empty.has(name)) continue;
       const before = this.#existed.get(name);
       if (await this.#exists(name)) {
         tables.add(name);
