@@ -66,8 +66,13 @@ const sqliteSession: SessionDialect = {
     const wasOn = Number(row?.foreign_keys ?? 0) === 1;
     // Must be issued outside a transaction: inside one, SQLite ignores it.
     await connection.execute("PRAGMA foreign_keys=OFF");
+    const persist = await persistJournal(connection);
     return async () => {
-      if (wasOn) await connection.execute("PRAGMA foreign_keys=ON");
+      try {
+        if (wasOn) await connection.execute("PRAGMA foreign_keys=ON");
+      } finally {
+        if (persist) await persist();
+      }
     };
   },
   async schemaScript(connection) {
@@ -81,6 +86,31 @@ const sqliteSession: SessionDialect = {
     return [...rows.map((r) => `${r.sql};`), ...await sequenceRows(connection)].join("\n");
   },
 };
+
+/**
+ * A database in SQLite's default `delete` journal mode commits by deleting its rollback
+ * journal, so every migration creates and deletes a file. For the run, strata's own connection
+ * uses `persist` instead (the journal stays and its header is zeroed at commit): the same
+ * atomicity and durability, fewer file-system operations per migration (about a fifth of the
+ * time of a long chain of small migrations). The mode is per connection for these two modes;
+ * the returned function switches back, which deletes the journal file. Other modes (WAL, an
+ * in-memory database) are left alone: switching a WAL database would change it for good.
+ * Dry runs do not print it: it is no statement about the schema, and the printed script may
+ * be run against a WAL database.
+ */
+async function persistJournal(connection: Connection): Promise<(() => Promise<void>) | null> {
+  const [row] = await connection.query<{ journal_mode: string }>("PRAGMA journal_mode");
+  if (String(row?.journal_mode ?? "").toLowerCase() !== "delete") return null;
+  await connection.query("PRAGMA journal_mode=PERSIST");
+  return async () => {
+    try {
+      await connection.query("PRAGMA journal_mode=DELETE");
+    } catch {
+      // Another connection holds a lock: the zeroed journal left behind is not hot, and the
+      // next commit in delete mode removes it.
+    }
+  };
+}
 
 /**
  * The `sqlite_sequence` rows of the AUTOINCREMENT tables, as INSERTs for a schema copy: a
