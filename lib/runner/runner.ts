@@ -146,10 +146,27 @@ export async function readVersions(connection: Connection, versionTable: string)
   return rows.map((r) => r.version_num);
 }
 
-/** Create the version and log tables when missing. */
+/**
+ * Create the version and log tables when missing, together in one transaction (on SQLite
+ * each commit costs several file syncs; a first run pays for one, not two). Tables that
+ * exist are only looked up, so a run on a migrated database writes nothing here.
+ */
 export async function ensureBookkeeping(connection: Connection, versionTable: string) {
-  for (const statement of bookkeepingDdl(connection.dialect, versionTable)) {
-    await connection.execute(statement);
+  const session = sessionDialect(connection.dialect);
+  const ddl = bookkeepingDdl(connection.dialect, versionTable);
+  const tables = [versionTable, LOG_TABLE];
+  const missing: string[] = [];
+  for (let i = 0; i < tables.length; i++) {
+    if (!await session.tableExists(connection, tables[i])) missing.push(ddl[i]);
+  }
+  if (missing.length === 0) return;
+  await connection.execute(connection.dialect === "sqlite" ? "BEGIN IMMEDIATE" : "BEGIN");
+  try {
+    for (const statement of missing) await connection.execute(statement);
+    await connection.execute("COMMIT");
+  } catch (error) {
+    await connection.execute("ROLLBACK").catch(() => {});
+    throw error;
   }
 }
 
