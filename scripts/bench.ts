@@ -756,8 +756,8 @@ How it measures:
   and, through \`scripts/bench_exec_sql.ts\`, to \`node:sqlite\` on Bun and on Deno: the SQLite
   library each strata row runs on (the binary is Bun; the shell's SQLite may be older or newer).
   The rebuild bar is judged engine for engine; "of the same engine" in the SQLite chain rows
-  likewise. The
-  database file is copied fresh before each run.
+  likewise. The base database is as strata leaves it after the base revision (version table and
+  \`strata_log\`), copied fresh before each run.
 - The graph rows come from \`benchGraph()\` in \`scripts/bench_graph.ts\` (in process, no start-up).
 - The reference schema at scale (\`scripts/bench_reference.ts\`; \`--reference-rows N\`, 0 to skip):
   each dialect's database is loaded with the given number of task runs (and proportional flows,
