@@ -214,9 +214,12 @@ function parseFilenameFor(path: string): ParsedFilename | null {
   }
 }
 
-function splitIds(value: string): string[] {
+/** The empty list, shared: most revisions have no labels, no dependencies, no warnings. */
+const NONE: readonly string[] = Object.freeze([]);
+
+function splitIds(value: string): readonly string[] {
   const trimmed = value.trim();
-  if (trimmed === "" || /^none$/i.test(trimmed)) return [];
+  if (trimmed === "" || /^none$/i.test(trimmed)) return NONE;
   return trimmed.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
@@ -379,19 +382,8 @@ function parseSqlText(text: string, path: string): Revision {
   if (!up) {
     throw new MigrationFileError(path, "no '-- migrate:up' section", lineNo);
   }
-  const step = (section: Section): SqlStep => {
-    let statements: SqlStatement[] | undefined;
-    return {
-      kind: "sql",
-      // Split on first use: commands that only need the graph (current, heads) never pay for it.
-      get statements(): SqlStatement[] {
-        return statements ??= splitSqlStatements(normalised.slice(section.start, section.end), {
-          firstLine: section.line,
-        });
-      },
-      transactional: section.transactional,
-    };
-  };
+  const step = (section: Section): SqlStep =>
+    new LazySqlStep(normalised, section.start, section.end, section.line, section.transactional);
   const down = sections.find((s) => s.direction === "down");
   const message = header.get("message")?.value ?? "";
   return buildRevision({
@@ -407,12 +399,34 @@ function parseSqlText(text: string, path: string): Revision {
   });
 }
 
+/**
+ * A `.sql` section whose statements are split on first use: commands that only need the graph
+ * (current, heads) never pay for it. A class, not a closure per section: long chains keep
+ * thousands of these alive.
+ */
+class LazySqlStep implements SqlStep {
+  readonly kind = "sql";
+  #statements: SqlStatement[] | undefined;
+  constructor(
+    private readonly text: string,
+    private readonly start: number,
+    private readonly end: number,
+    private readonly line: number,
+    readonly transactional: boolean,
+  ) {}
+  get statements(): SqlStatement[] {
+    return this.#statements ??= splitSqlStatements(this.text.slice(this.start, this.end), {
+      firstLine: this.line,
+    });
+  }
+}
+
 function buildRevision(
   fields: {
     revision: string;
-    downRevisions: string[];
-    branchLabels: string[];
-    dependsOn: string[];
+    downRevisions: readonly string[];
+    branchLabels: readonly string[];
+    dependsOn: readonly string[];
     message: string;
     path: string;
     text: string;
@@ -422,39 +436,67 @@ function buildRevision(
 ): Revision {
   const filename = baseName(fields.path);
   const parsed = parseFilenameFor(fields.path);
-  const warnings: string[] = [];
+  let warnings: readonly string[] = NONE;
   if (parsed && parsed.revision === null) {
-    warnings.push(
+    warnings = [
       `filename ${filename} does not contain its revision ${fields.revision}; rename it to ${parsed.timestamp}_${fields.revision}_${
         parsed.slug || "migration"
       }.${parsed.ext}`,
-    );
+    ];
   } else if (parsed && parsed.revision !== fields.revision) {
-    warnings.push(
+    warnings = [
       `filename ${filename} names revision ${parsed.revision} but the file declares ${fields.revision}; the declared revision is used`,
-    );
+    ];
   }
-  // The checksum is computed on first read: loading must stay fast for long chains, and only
-  // the run log and `check` need it.
-  let checksum: string | undefined;
-  const text = fields.text;
-  return Object.freeze({
-    revision: fields.revision,
-    downRevisions: fields.downRevisions,
-    branchLabels: fields.branchLabels,
-    dependsOn: fields.dependsOn,
-    message: fields.message,
-    path: fields.path,
-    filename,
-    timestamp: parsed?.timestamp ?? null,
-    slug: parsed?.slug || slugify(fields.message),
-    warnings,
-    get checksum(): string {
-      return checksum ??= checksumSync(text);
-    },
-    upgrade: fields.upgrade,
-    downgrade: fields.downgrade,
-  });
+  return Object.freeze(
+    new RevisionRecord(
+      fields,
+      filename,
+      parsed?.timestamp ?? null,
+      parsed?.slug || slugify(fields.message),
+      warnings,
+    ),
+  );
+}
+
+/**
+ * A loaded revision. A class rather than an object literal with a getter: frozen literals with
+ * accessors become dictionary objects several times the size, and a 10,000-revision chain keeps
+ * every record alive. The checksum is computed on first read (in a private field, which freezing
+ * leaves writable): loading must stay fast for long chains, and only the run log and `check`
+ * need it.
+ */
+class RevisionRecord implements Revision {
+  readonly revision: string;
+  readonly downRevisions: readonly string[];
+  readonly branchLabels: readonly string[];
+  readonly dependsOn: readonly string[];
+  readonly message: string;
+  readonly path: string;
+  readonly upgrade: MigrationStep;
+  readonly downgrade: MigrationStep | null;
+  readonly #text: string;
+  #checksum: string | undefined;
+  constructor(
+    fields: Parameters<typeof buildRevision>[0],
+    readonly filename: string,
+    readonly timestamp: string | null,
+    readonly slug: string,
+    readonly warnings: readonly string[],
+  ) {
+    this.revision = fields.revision;
+    this.downRevisions = fields.downRevisions;
+    this.branchLabels = fields.branchLabels;
+    this.dependsOn = fields.dependsOn;
+    this.message = fields.message;
+    this.path = fields.path;
+    this.upgrade = fields.upgrade;
+    this.downgrade = fields.downgrade;
+    this.#text = fields.text;
+  }
+  get checksum(): string {
+    return this.#checksum ??= checksumSync(this.#text);
+  }
 }
 
 /** Options for `splitSqlStatements`. */
