@@ -99,6 +99,26 @@ Deno.test("an INSERT that breaks a foreign key rolls back; old orphans are not b
   });
 });
 
+Deno.test("a child touched after its parent is baselined once: its new orphan is caught", async () => {
+  await withParentChild(async (file, write, migrations) => {
+    await upgrade("head", { url: `sqlite:${file}`, dir: migrations });
+    const db = new DatabaseSync(file, { enableForeignKeyConstraints: false });
+    db.exec("INSERT INTO child (id, parent_id) VALUES (3, 99)");
+    db.close();
+    // Touching the parent baselines its children; the child is then written itself.
+    write(
+      "fc0000000002",
+      "UPDATE parent SET id = id WHERE id = 1;\nINSERT INTO child (id, parent_id) VALUES (5, 77);",
+    );
+    await assert.rejects(
+      upgrade("head", { url: `sqlite:${file}`, dir: migrations }),
+      (e: unknown) =>
+        e instanceof MigrationError && /1 foreign-key violation/.test(e.message) &&
+        /child row 5 references a missing row of parent/.test(e.message),
+    );
+  });
+});
+
 Deno.test("a table created and filled in one migration is checked", async () => {
   await withParentChild(async (file, write, migrations) => {
     write(

@@ -137,6 +137,8 @@ export class SqliteForeignKeyTracker {
    * violations as a child, and no child rows yet that could point at them.
    */
   readonly #empty = new Set<string>();
+  /** Tables whose violations are in the baseline already. */
+  readonly #baselined = new Set<string>();
   #full = false;
   #started = false;
 
@@ -226,7 +228,13 @@ export class SqliteForeignKeyTracker {
     const children = await this.#referencing(table);
     this.#existed.set(table, children);
     for (const name of [table, ...children]) {
-      if (name === table || await this.#exists(name)) this.#count(await this.#check(name));
+      // Once per table: a child baselined with its parent and then touched itself must not
+      // count its old violations twice (which would hide as many new ones).
+      if (this.#baselined.has(name)) continue;
+      if (name === table || await this.#exists(name)) {
+        this.#baselined.add(name);
+        this.#count(await this.#check(name));
+      }
     }
   }
 
