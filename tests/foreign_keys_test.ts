@@ -119,6 +119,29 @@ Deno.test("a child touched after its parent is baselined once: its new orphan is
   });
 });
 
+Deno.test("a switch to the full check mid-migration still blames the earlier statements", async () => {
+  await withParentChild(async (file, _write, migrations) => {
+    // Statements run one at a time (a TypeScript migration): the parent's rows go first, then
+    // a statement the tracker cannot attribute switches it to the full check.
+    writeFiles(path.join(migrations, "sqlite"), {
+      "2026_10_01_000002_fc0000000002_step.ts": `export const revision = "fc0000000002";
+export const downRevision = "${BASE}";
+export async function upgrade({ op }) {
+  await op.execute("DELETE FROM parent WHERE id = 2");
+  await op.execute("WITH one AS (SELECT 1 AS id) UPDATE other SET parent_id = (SELECT id FROM one)");
+}
+`,
+    });
+    await assert.rejects(
+      upgrade("head", { url: `sqlite:${file}`, dir: migrations }),
+      (e: unknown) =>
+        e instanceof MigrationError &&
+        /child row 2 references a missing row of parent/.test(e.message),
+    );
+    assert.deepEqual(rows(file, "SELECT id FROM parent ORDER BY id"), [{ id: 1 }, { id: 2 }]);
+  });
+});
+
 Deno.test("a table created and filled in one migration is checked", async () => {
   await withParentChild(async (file, write, migrations) => {
     write(

@@ -11,7 +11,8 @@
  *
  * A statement it cannot attribute to one table (a `WITH ... UPDATE`, a write to a table with
  * triggers, which may write elsewhere) switches the migration to the full check, with a full
- * baseline taken first.
+ * baseline taken first for the tables not touched yet (those touched keep the baselines taken
+ * before they changed). Each table is baselined once.
  *
  * @module
  */
@@ -176,8 +177,13 @@ export class SqliteForeignKeyTracker {
         (!this.#touched.has(key) && (await this.#describe(key)).triggers)
       ) {
         this.#full = true;
-        this.#baseline.clear();
-        this.#count(await this.#check(null));
+        // Tables touched or baselined so far keep the baselines taken before they changed
+        // (earlier statements of the migration may have run already: their violations are
+        // new, not old); every other table is as it was before the migration.
+        for (const v of await this.#check(null)) {
+          const table = v.table.toLowerCase();
+          if (!this.#baselined.has(table) && !this.#touched.has(table)) this.#count([v]);
+        }
         return;
       }
       await this.#touch(key);
