@@ -231,3 +231,135 @@ export async function downgrade() {}
     );
   });
 });
+
+/** A seeded database (foreign keys off), one migration, and what must happen. */
+interface TrackerCase {
+  readonly name: string;
+  readonly seed: string;
+  /** `.sql` body, or a TypeScript `upgrade` body (statements run one at a time). */
+  readonly sql?: string;
+  readonly ts?: string;
+  /** A pattern the failure must match, or "commits". */
+  readonly expect: RegExp | "commits";
+}
+
+const PARENT_CHILD = `CREATE TABLE parent (id INTEGER PRIMARY KEY);
+CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));
+INSERT INTO parent (id) VALUES (1), (2);
+INSERT INTO child (id, parent_id) VALUES (1, 1), (2, 2);`;
+const WITH_ORPHAN = `${PARENT_CHILD}\nINSERT INTO child (id, parent_id) VALUES (3, 99);`;
+
+const TRACKER_CASES: readonly TrackerCase[] = [
+  {
+    name: "a parent dropped and created again",
+    seed: PARENT_CHILD,
+    sql: "DROP TABLE parent;\nCREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);",
+    expect: /child row 1 references a missing row of parent/,
+  },
+  {
+    name: "CREATE TABLE IF NOT EXISTS of an existing parent, then a delete",
+    seed: PARENT_CHILD,
+    sql: "CREATE TABLE IF NOT EXISTS parent (id INTEGER PRIMARY KEY);\n" +
+      "DELETE FROM parent WHERE id = 2;",
+    expect: /child row 2 references a missing row of parent/,
+  },
+  {
+    name: "an old orphan removed and a new one added",
+    seed: WITH_ORPHAN,
+    sql: "DELETE FROM child WHERE id = 3;\nINSERT INTO child (id, parent_id) VALUES (5, 77);",
+    expect: /1 foreign-key violation.*\n {2}child row 5 /,
+  },
+  {
+    name: "a table created and filled, then its parent touched (one statement at a time)",
+    seed: PARENT_CHILD,
+    ts:
+      `await op.execute("CREATE TABLE c2 (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id))");
+  await op.execute("INSERT INTO c2 (id, parent_id) VALUES (1, 99)");
+  await op.execute("UPDATE parent SET id = id WHERE id = 1");`,
+    expect: /c2 row 1 references a missing row of parent/,
+  },
+  {
+    name: "several statements in one op.execute",
+    seed: PARENT_CHILD,
+    ts: `await op.execute("SELECT 1; DELETE FROM parent WHERE id = 2");`,
+    expect: /child row 2 references a missing row of parent/,
+  },
+  {
+    name: "a quoted table name with a dot",
+    seed: `CREATE TABLE "acct.parent" (id INTEGER PRIMARY KEY);
+CREATE TABLE kid (id INTEGER PRIMARY KEY, p INTEGER REFERENCES "acct.parent" (id));
+INSERT INTO "acct.parent" VALUES (1), (2); INSERT INTO kid VALUES (1, 2);`,
+    sql: 'DELETE FROM "acct.parent" WHERE id = 2;',
+    expect: /kid row 1 references a missing row of acct\.parent/,
+  },
+  {
+    name: "a trigger whose quoted name holds ' on '",
+    seed: `${PARENT_CHILD}\nCREATE TABLE audit (id INTEGER PRIMARY KEY, n INTEGER);`,
+    sql:
+      `CREATE TRIGGER "purge on insert" AFTER INSERT ON audit BEGIN DELETE FROM parent WHERE id = NEW.n; END;
+INSERT INTO audit (id, n) VALUES (1, 2);`,
+    expect: /child row 2 references a missing row of parent/,
+  },
+  {
+    name: "an old orphan in a renamed child and under a renamed parent is not blamed",
+    seed: WITH_ORPHAN,
+    sql: "ALTER TABLE child RENAME TO kid;\nALTER TABLE parent RENAME TO mom;",
+    expect: "commits",
+  },
+  {
+    name: "an old orphan is not blamed when an added key renumbers the foreign keys",
+    seed: WITH_ORPHAN,
+    sql: "ALTER TABLE child ADD COLUMN other_id INTEGER REFERENCES parent (id);",
+    expect: "commits",
+  },
+  {
+    name: "a table SQLite cannot check, broken before the migration, is skipped",
+    seed: `${PARENT_CHILD}
+CREATE TABLE legacy (id INTEGER PRIMARY KEY, p INTEGER REFERENCES parent (nonexistent));
+INSERT INTO legacy VALUES (1, 1);`,
+    sql: "INSERT INTO parent (id) VALUES (3);",
+    expect: "commits",
+  },
+  {
+    name: "dropping the unique index a foreign key needs",
+    seed: `CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT);
+CREATE UNIQUE INDEX ux_code ON parent (code);
+CREATE TABLE child (id INTEGER PRIMARY KEY, code TEXT REFERENCES parent (code));
+INSERT INTO parent VALUES (1, 'a'); INSERT INTO child VALUES (1, 'a');`,
+    sql: "DROP INDEX ux_code;",
+    expect: /foreign keys of child cannot be checked after this migration/,
+  },
+];
+
+for (const c of TRACKER_CASES) {
+  Deno.test(`tracker: ${c.name}`, async () => {
+    await withTempDir(async (dir) => {
+      const file = path.join(dir, "app.db");
+      const seed = new DatabaseSync(file, { enableForeignKeyConstraints: false });
+      seed.exec(c.seed);
+      seed.close();
+      const migrations = path.join(dir, "migrations");
+      const id = "fd0000000001";
+      writeFiles(path.join(migrations, "sqlite"), {
+        [`2026_10_01_000001_${id}_case.${c.ts ? "ts" : "sql"}`]: c.ts
+          ? `export const revision = "${id}";\nexport const downRevision = null;\n` +
+            `export async function upgrade({ op }) {\n  ${c.ts}\n}\n`
+          : sqlMigration(id, null, c.sql!, null),
+      });
+      const before = rows(file, "SELECT type, name, sql FROM sqlite_master ORDER BY name");
+      const run = upgrade("head", { url: `sqlite:${file}`, dir: migrations });
+      const expected = c.expect;
+      if (expected === "commits") {
+        await run;
+        return;
+      }
+      await assert.rejects(run, (e: unknown) => e instanceof Error && expected.test(e.message));
+      assert.deepEqual(
+        rows(file, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
+          .filter((r) => !/alembic_version|strata_log/.test(String(r.name))),
+        before,
+        "rolled back",
+      );
+    });
+  });
+}

@@ -25,6 +25,8 @@ export interface ForeignKeyTracker {
   added(): Promise<string[]>;
   /** How many violations the touched tables had before the migration touched them. */
   readonly preExisting: number;
+  /** What could not be checked (tables whose foreign keys SQLite cannot check). */
+  readonly warnings: readonly string[];
 }
 
 /** The runner's view of a dialect. */

@@ -4,78 +4,103 @@
  * The runner turns enforcement off for a run (table rebuilds need it off), so each migration's
  * changes are checked before it commits. `PRAGMA foreign_key_check` without an argument scans
  * every table, which costs seconds per migration on a database of millions of rows; instead
- * the tracker sees every statement before it runs and notes the tables it writes or alters,
- * takes a baseline of those tables' existing violations (and of the tables referencing them)
- * before they change, and afterwards checks only those tables, the tables whose definition
- * changed, and the tables that reference any of them. Only new violations are reported.
+ * the tracker sees every statement before it runs and notes the tables it writes, alters,
+ * creates, drops or renames; takes a baseline of those tables' existing violations (and of the
+ * tables referencing them) before they change; and afterwards checks only those tables and the
+ * tables that reference them. Only new violations are reported.
  *
- * A statement it cannot attribute to one table (a `WITH ... UPDATE`, a write to a table with
- * triggers, which may write elsewhere) switches the migration to the full check, with a full
- * baseline taken first for the tables not touched yet (those touched keep the baselines taken
- * before they changed). Each table is baselined once.
+ * A violation is identified by its child table, its parent table and the values of its
+ * foreign-key columns (read by rowid), compared as multisets: an old orphan removed and a new
+ * one added is still a new one; foreign keys renumbered by an added key, rows copied by a
+ * rebuild and tables renamed (names are translated through the migration's renames) do not
+ * make old orphans look new. The one case it cannot tell apart: an old orphan deleted and a
+ * new row added with exactly the same missing key.
+ *
+ * The tracker is conservative: a statement it cannot attribute to one table (a `WITH ...`
+ * statement, a write to a table with triggers, which may write elsewhere, a trigger it cannot
+ * read) switches the migration to the full check, with a baseline of the tables not touched
+ * yet (those touched keep the baselines taken before they changed). Each table is baselined
+ * once. A table whose foreign keys SQLite cannot check (a key naming a column without a unique
+ * index: "foreign key mismatch") is skipped with a warning when it was so before the
+ * migration, and fails the migration when the migration made it so.
  *
  * @module
  */
 
 import type { Connection } from "../db/connection.ts";
+import { splitSqlStatements } from "../revision/script.ts";
 import { quoteIdent } from "./quote.ts";
 import { referencingTables } from "./sqlite.ts";
 
-/** What a statement writes: nothing, one table, or something the tracker cannot tell. */
+/** What a statement writes: nothing, one table, an index's table, or something unknown. */
 export type StatementTarget =
   | { readonly kind: "none" }
-  /** `creates`: a `CREATE TABLE`, so the table did not exist (or the statement does nothing). */
+  /** `creates`: a plain `CREATE TABLE` (not `IF NOT EXISTS`), so the table is new. */
   | { readonly kind: "table"; readonly table: string; readonly creates?: boolean }
+  /** `DROP INDEX`: may break the foreign keys of the index's table's children. */
+  | { readonly kind: "index"; readonly index: string }
   | { readonly kind: "unknown" };
 
-const IDENT = String.raw`(?:"(?:[^"]|"")+"|\`(?:[^\`]|\`\`)+\`|\[[^\]]+\]|[A-Za-z_][A-Za-z0-9_$]*)`;
-const NAME = String.raw`(${IDENT}(?:\s*\.\s*${IDENT})?)`;
 const NONE = { kind: "none" } as const;
 const UNKNOWN = { kind: "unknown" } as const;
 
-const CREATE_TABLE = new RegExp(
-  String.raw`^CREATE\s+(?:TEMP\w*\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?${NAME}`,
-  "i",
-);
+// ---- reading names ------------------------------------------------------------------------
 
-const PATTERNS: readonly RegExp[] = [
-  new RegExp(String.raw`^INSERT\s+(?:OR\s+\w+\s+)?INTO\s+${NAME}`, "i"),
-  new RegExp(String.raw`^REPLACE\s+INTO\s+${NAME}`, "i"),
-  new RegExp(String.raw`^UPDATE\s+(?:OR\s+\w+\s+)?${NAME}`, "i"),
-  new RegExp(String.raw`^DELETE\s+FROM\s+${NAME}`, "i"),
-  CREATE_TABLE,
-  new RegExp(String.raw`^ALTER\s+TABLE\s+${NAME}`, "i"),
-  new RegExp(String.raw`^DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?${NAME}`, "i"),
-];
+/** Characters of an unquoted SQLite identifier (SQLite accepts any non-ASCII character). */
+const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uFFFF]/;
 
-const CREATE_TRIGGER = new RegExp(
-  String.raw`^CREATE\s+(?:TEMP\w*\s+)?TRIGGER\b[\s\S]*?\bON\s+${NAME}`,
-  "i",
-);
-
-/** The table a `CREATE TRIGGER` statement attaches to, or null for other statements. */
-export function triggerTable(sql: string): string | null {
-  const match = CREATE_TRIGGER.exec(stripLeadingComments(sql));
-  return match ? unquote(match[1]) : null;
+interface Name {
+  readonly schema: string | null;
+  readonly name: string;
+  /** Offset just past the name. */
+  readonly end: number;
 }
 
-const RENAME = new RegExp(String.raw`^ALTER\s+TABLE\s+${NAME}\s+RENAME\s+TO\s+${NAME}`, "i");
-
-/** The new name of an `ALTER TABLE ... RENAME TO` statement, or null for other statements. */
-export function renameTarget(sql: string): string | null {
-  const match = RENAME.exec(stripLeadingComments(sql));
-  return match ? unquote(match[2]) : null;
+function skipSpace(text: string, at: number): number {
+  let i = at;
+  while (i < text.length && /\s/.test(text[i])) i++;
+  return i;
 }
 
-/** Statements that write no rows and change no table definition. */
-const HARMLESS =
-  /^(?:SELECT|PRAGMA|EXPLAIN|BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|ANALYZE|REINDEX|VACUUM|CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX|CREATE\s+(?:TEMP\w*\s+)?VIEW|DROP\s+VIEW|CREATE\s+(?:TEMP\w*\s+)?TRIGGER|DROP\s+TRIGGER)\b/i;
+/** One identifier at `at` (quoted with "", ``, [] or bare), or null. */
+function readIdentifier(text: string, at: number): { value: string; end: number } | null {
+  const open = text[at];
+  if (open === '"' || open === "`") {
+    let value = "";
+    let i = at + 1;
+    while (i < text.length) {
+      if (text[i] === open) {
+        if (text[i + 1] === open) {
+          value += open;
+          i += 2;
+          continue;
+        }
+        return { value, end: i + 1 };
+      }
+      value += text[i++];
+    }
+    return null;
+  }
+  if (open === "[") {
+    const close = text.indexOf("]", at);
+    return close < 0 ? null : { value: text.slice(at + 1, close), end: close + 1 };
+  }
+  let i = at;
+  while (i < text.length && IDENT_CHAR.test(text[i])) i++;
+  return i > at ? { value: text.slice(at, i), end: i } : null;
+}
 
-function unquote(name: string): string {
-  const last = name.split(/\s*\.\s*(?=["`[A-Za-z_])/).at(-1)!;
-  if (/^["`]/.test(last)) return last.slice(1, -1).replaceAll(last[0] + last[0], last[0]);
-  if (last.startsWith("[")) return last.slice(1, -1);
-  return last;
+/** A possibly schema-qualified name at `at`: `t`, `main.t`, `"a.b"`, `[x].[y]`. */
+function readName(text: string, at: number): Name | null {
+  const first = readIdentifier(text, skipSpace(text, at));
+  if (!first) return null;
+  const dot = skipSpace(text, first.end);
+  if (text[dot] === ".") {
+    const second = readIdentifier(text, skipSpace(text, dot + 1));
+    if (!second) return null;
+    return { schema: first.value.toLowerCase(), name: second.value, end: second.end };
+  }
+  return { schema: null, name: first.value, end: first.end };
 }
 
 function stripLeadingComments(sql: string): string {
@@ -91,21 +116,105 @@ function stripLeadingComments(sql: string): string {
   }
 }
 
-/** Which table a statement writes or alters (pure). */
+// ---- classifying statements ---------------------------------------------------------------
+
+/** Statements that write no rows and change no table definition (`DROP INDEX` is not one). */
+const HARMLESS =
+  /^(?:SELECT|PRAGMA|EXPLAIN|BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|ANALYZE|REINDEX|VACUUM|CREATE\s+(?:UNIQUE\s+)?INDEX|CREATE\s+(?:TEMP\w*\s+)?VIEW|DROP\s+VIEW|CREATE\s+(?:TEMP\w*\s+)?TRIGGER|DROP\s+TRIGGER)\b/i;
+
+type Effect = "write" | "create" | "index";
+
+/** Statement prefixes followed by the name they act on. */
+const PREFIXES: readonly [RegExp, Effect][] = [
+  [/^INSERT\s+(?:OR\s+\w+\s+)?INTO\s/i, "write"],
+  [/^REPLACE\s+INTO\s/i, "write"],
+  [/^UPDATE\s+(?:OR\s+\w+\s+)?/i, "write"],
+  [/^DELETE\s+FROM\s/i, "write"],
+  // IF NOT EXISTS may meet an existing table with rows: treated as a write, never as new.
+  [/^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s/i, "write"],
+  [/^CREATE\s+TABLE\s/i, "create"],
+  [/^ALTER\s+TABLE\s/i, "write"],
+  [/^DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?/i, "write"],
+  [/^DROP\s+INDEX\s+(?:IF\s+EXISTS\s+)?/i, "index"],
+];
+
+/** Temp tables, created or written, cannot hold or break a foreign key of the main schema. */
+const CREATE_TEMP_TABLE = /^CREATE\s+TEMP(?:ORARY)?\s+TABLE\s/i;
+
+/** Which table a statement writes or alters (pure; one statement). */
 export function statementTarget(sql: string): StatementTarget {
   const text = stripLeadingComments(sql);
-  if (text === "" || HARMLESS.test(text)) return NONE;
-  for (const pattern of PATTERNS) {
-    const match = pattern.exec(text);
+  if (text === "" || HARMLESS.test(text) || CREATE_TEMP_TABLE.test(text)) return NONE;
+  for (const [prefix, effect] of PREFIXES) {
+    const match = prefix.exec(text);
     if (!match) continue;
-    return pattern === CREATE_TABLE
-      ? { kind: "table", table: unquote(match[1]), creates: true }
-      : { kind: "table", table: unquote(match[1]) };
+    const name = readName(text, match[0].length);
+    if (!name) return UNKNOWN;
+    if (name.schema === "temp") return NONE;
+    if (name.schema !== null && name.schema !== "main") return UNKNOWN;
+    if (effect === "index") return { kind: "index", index: name.name };
+    return effect === "create"
+      ? { kind: "table", table: name.name, creates: true }
+      : { kind: "table", table: name.name };
   }
   return UNKNOWN;
 }
 
-type Violation = { table: string; rowid: number | null; parent: string; fkid: number };
+const CREATE_TRIGGER = /^CREATE\s+(?:TEMP(?:ORARY)?\s+)?TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?/i;
+
+/**
+ * The table a `CREATE TRIGGER` statement attaches to; null for other statements; `undefined`
+ * when it is a trigger whose table cannot be read (the caller then checks everything).
+ */
+export function triggerTable(sql: string): string | null | undefined {
+  const text = stripLeadingComments(sql);
+  const match = CREATE_TRIGGER.exec(text);
+  if (!match) return null;
+  const name = readName(text, match[0].length);
+  if (!name) return undefined;
+  // Words up to the first bare ON: timing, event, `UPDATE OF` columns (quoted names are read
+  // whole, so an ON inside one does not count).
+  let at = name.end;
+  for (;;) {
+    at = skipSpace(text, at);
+    if (at >= text.length) return undefined;
+    if (text[at] === ",") {
+      at++;
+      continue;
+    }
+    const word = readIdentifier(text, at);
+    if (!word) return undefined;
+    const bare = !/["`[]/.test(text[at]);
+    if (bare && word.value.toUpperCase() === "ON") {
+      const table = readName(text, word.end);
+      return table ? table.name : undefined;
+    }
+    at = word.end;
+  }
+}
+
+const RENAME_TO = /^\s+RENAME\s+TO\s/i;
+
+/** The new name of an `ALTER TABLE ... RENAME TO` statement, or null for other statements. */
+export function renameTarget(sql: string): string | null {
+  const text = stripLeadingComments(sql);
+  const match = /^ALTER\s+TABLE\s/i.exec(text);
+  if (!match) return null;
+  const table = readName(text, match[0].length);
+  if (!table) return null;
+  const rename = RENAME_TO.exec(text.slice(table.end));
+  if (!rename) return null;
+  return readName(text, table.end + rename[0].length)?.name ?? null;
+}
+
+// ---- violations -----------------------------------------------------------------------------
+
+type Violation = {
+  readonly table: string;
+  readonly rowid: number | null;
+  readonly parent: string;
+  readonly fkid: number;
+};
 
 function describe(v: Violation): string {
   return `${v.table} row ${
@@ -113,14 +222,8 @@ function describe(v: Violation): string {
   } references a missing row of ${v.parent} (foreign key ${v.fkid})`;
 }
 
-/**
- * Violations are compared by count per (table, parent, foreign key), not by row: a rebuild
- * copies rows under new rowids, so an orphan that predates the migration would otherwise look
- * new after it.
- */
-function keyOf(v: Violation): string {
-  return `${v.table.toLowerCase()}\u0000${v.parent.toLowerCase()}\u0000${v.fkid}`;
-}
+/** A table SQLite cannot check ("foreign key mismatch" and the like). */
+class UncheckableTable extends Error {}
 
 /** Tracks one migration's statements; see the module note. */
 export class SqliteForeignKeyTracker {
@@ -131,15 +234,17 @@ export class SqliteForeignKeyTracker {
   readonly #existed = new Map<string, string[]>();
   /** Tables that get a trigger from a statement noted but perhaps not run yet. */
   readonly #triggered = new Set<string>();
-  /** Violations per key in the touched tables before they changed. */
-  readonly #baseline = new Map<string, { count: number; rowids: Set<number | null> }>();
-  /**
-   * Tables created by the migration that no statement of it has written since: no rows, so no
-   * violations as a child, and no child rows yet that could point at them.
-   */
-  readonly #empty = new Set<string>();
-  /** Tables whose violations are in the baseline already. */
+  /** Tables created by the migration and not written since: no rows, nothing to check. */
+  readonly #created = new Set<string>();
+  /** Tables whose old violations are in the baseline (or that had none: new tables). */
   readonly #baselined = new Set<string>();
+  /** Old violations: identity (names as they were then) -> how many. */
+  readonly #baseline = new Map<string, number>();
+  /** Tables SQLite could not check before the migration: skipped, with a warning. */
+  readonly #uncheckable = new Set<string>();
+  /** Table renames in order, lower case: identities are translated through them. */
+  readonly #renames: [string, string][] = [];
+  readonly #warnings: string[] = [];
   #full = false;
   #started = false;
 
@@ -150,122 +255,233 @@ export class SqliteForeignKeyTracker {
   /** Violations that existed in the touched tables before the migration touched them. */
   get preExisting(): number {
     let total = 0;
-    for (const entry of this.#baseline.values()) total += entry.count;
+    for (const count of this.#baseline.values()) total += count;
     return total;
+  }
+
+  /** Things the tracker could not check, for the run's output. */
+  get warnings(): readonly string[] {
+    return this.#warnings;
   }
 
   /** Note statements about to run; baselines are taken before they change anything. */
   async before(statements: readonly string[]): Promise<void> {
     this.#started = true;
-    if (this.#full) return;
-    for (const sql of statements) {
-      const withTrigger = triggerTable(sql);
-      if (withTrigger) this.#triggered.add(withTrigger.toLowerCase());
-      const target = statementTarget(sql);
-      if (target.kind === "none") continue;
-      const key = target.kind === "table" ? target.table.toLowerCase() : "";
-      // A table being created has no rows, children or triggers yet: nothing to ask or baseline,
-      // and nothing to check unless a later statement writes to it.
-      if (target.kind === "table" && target.creates) {
+    for (const text of statements) {
+      // One text may hold several statements (`op.execute("A; B")` runs them all).
+      const parts = text.includes(";") ? splitSqlStatements(text).map((s) => s.sql) : [text];
+      for (const sql of parts) {
+        if (this.#full) return;
+        await this.#note(sql);
+      }
+    }
+  }
+
+  async #note(sql: string): Promise<void> {
+    const withTrigger = triggerTable(sql);
+    if (withTrigger === undefined) return await this.#goFull();
+    if (withTrigger) this.#triggered.add(withTrigger.toLowerCase());
+    const target = statementTarget(sql);
+    if (target.kind === "none") return;
+    if (target.kind === "unknown") return await this.#goFull();
+    if (target.kind === "index") {
+      // Dropping a unique index can leave the children of its table with a key SQLite can no
+      // longer check: check them after.
+      const [row] = await this.#connection.query<{ tbl_name: string }>(
+        "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = $1 COLLATE NOCASE",
+        [target.index],
+      );
+      if (row) await this.#touch(row.tbl_name.toLowerCase());
+      return;
+    }
+    const key = target.table.toLowerCase();
+    if (target.creates) {
+      // A name touched before (dropped or renamed away) is created again: its old children
+      // are still checked; a name never seen is a new, empty table.
+      if (!this.#touched.has(key)) {
         this.#touched.add(key);
-        this.#empty.add(key);
-        continue;
+        this.#created.add(key);
+        this.#baselined.add(key);
       }
-      this.#empty.delete(key);
-      if (
-        target.kind === "unknown" || this.#triggered.has(key) ||
-        (!this.#touched.has(key) && (await this.#describe(key)).triggers)
-      ) {
-        this.#full = true;
-        // Tables touched or baselined so far keep the baselines taken before they changed
-        // (earlier statements of the migration may have run already: their violations are
-        // new, not old); every other table is as it was before the migration.
-        for (const v of await this.#check(null)) {
-          const table = v.table.toLowerCase();
-          if (!this.#baselined.has(table) && !this.#touched.has(table)) this.#count([v]);
-        }
-        return;
-      }
-      await this.#touch(key);
-      const renamed = renameTarget(sql);
-      if (renamed) await this.#touch(renamed.toLowerCase());
+      return;
+    }
+    this.#created.delete(key);
+    if (
+      this.#triggered.has(key) ||
+      (!this.#touched.has(key) && (await this.#describe(key)).triggers)
+    ) {
+      return await this.#goFull();
+    }
+    await this.#touch(key);
+    const renamed = renameTarget(sql);
+    if (renamed) {
+      const to = renamed.toLowerCase();
+      this.#renames.push([key, to]);
+      // Its rows are the old table's, baselined under the old name.
+      this.#touched.add(to);
+      this.#baselined.add(to);
+    }
+  }
+
+  /** Switch to checking every table; baseline the tables not touched yet. */
+  async #goFull(): Promise<void> {
+    this.#full = true;
+    const untouched = (table: string) => !this.#baselined.has(table) && !this.#touched.has(table);
+    for (const table of await this.#allTables()) {
+      if (!untouched(table)) continue;
+      this.#baselined.add(table);
+      await this.#baselineTable(table);
     }
   }
 
   /** The violations the migration added. */
   async added(): Promise<string[]> {
     if (!this.#started) return [];
-    const found = this.#full ? await this.#check(null) : await this.#checkTouched();
-    const after = new Map<string, Violation[]>();
-    for (const v of found) {
-      const list = after.get(keyOf(v));
-      if (list) list.push(v);
-      else after.set(keyOf(v), [v]);
+    const tables = this.#full ? await this.#allTables() : await this.#tablesToCheck();
+    const found: Violation[] = [];
+    for (const table of tables) {
+      try {
+        found.push(...await this.#check(table));
+      } catch (error) {
+        if (!(error instanceof UncheckableTable)) throw error;
+        if (this.#uncheckable.has(table)) continue;
+        throw new Error(
+          `the foreign keys of ${table} cannot be checked after this migration ` +
+            `(${error.message}); a foreign key needs a primary key or unique index on the ` +
+            "columns it references",
+        );
+      }
     }
-    const added: string[] = [];
-    for (const [key, list] of after) {
-      const before = this.#baseline.get(key);
-      if (list.length <= (before?.count ?? 0)) continue;
-      // The rows that were not there before; when rowids changed (a rebuild) and that does not
-      // account for the increase, every row under the key.
-      const fresh = list.filter((v) => !before?.rowids.has(v.rowid));
-      const shown = fresh.length >= list.length - (before?.count ?? 0) ? fresh : list;
-      added.push(...shown.map(describe));
+    const baseline = new Map<string, number>();
+    /** (child, parent) pairs that had old violations: only theirs need telling apart. */
+    const pairs = new Set<string>();
+    for (const [identity, count] of this.#baseline) {
+      const renamed = this.#translate(identity);
+      baseline.set(renamed, (baseline.get(renamed) ?? 0) + count);
+      pairs.add(renamed.slice(0, renamed.lastIndexOf("\u0000")));
+    }
+    const pair = (v: Violation) => `${v.table.toLowerCase()}\u0000${v.parent.toLowerCase()}`;
+    const added = found.filter((v) => !pairs.has(pair(v))).map(describe);
+    for (const [identity, list] of await this.#identify(found.filter((v) => pairs.has(pair(v))))) {
+      const before = baseline.get(identity) ?? 0;
+      if (list.length > before) added.push(...list.slice(before).map(describe));
     }
     return added;
-  }
-
-  #count(violations: readonly Violation[]): void {
-    for (const v of violations) {
-      const entry = this.#baseline.get(keyOf(v));
-      if (entry) {
-        entry.count++;
-        entry.rowids.add(v.rowid);
-      } else this.#baseline.set(keyOf(v), { count: 1, rowids: new Set([v.rowid]) });
-    }
   }
 
   /** First sight of a table: if it exists, baseline it and the tables referencing it. */
   async #touch(table: string): Promise<void> {
     if (this.#touched.has(table)) return;
     this.#touched.add(table);
-    // A table the migration creates has no rows yet, and nothing references it yet.
-    if (!(await this.#describe(table)).exists) return;
+    if (!(await this.#describe(table)).exists) {
+      // Created later in the migration: whatever it holds at the end is new.
+      this.#baselined.add(table);
+      return;
+    }
     const children = await this.#referencing(table);
     this.#existed.set(table, children);
     for (const name of [table, ...children]) {
       // Once per table: a child baselined with its parent and then touched itself must not
       // count its old violations twice (which would hide as many new ones).
       if (this.#baselined.has(name)) continue;
-      if (name === table || await this.#exists(name)) {
-        this.#baselined.add(name);
-        this.#count(await this.#check(name));
-      }
+      this.#baselined.add(name);
+      if (name === table || await this.#exists(name)) await this.#baselineTable(name);
     }
   }
 
-  async #checkTouched(): Promise<Violation[]> {
+  async #baselineTable(table: string): Promise<void> {
+    let violations: Violation[];
+    try {
+      violations = await this.#check(table);
+    } catch (error) {
+      if (!(error instanceof UncheckableTable)) throw error;
+      this.#uncheckable.add(table);
+      this.#warnings.push(
+        `the foreign keys of ${table} cannot be checked (${error.message}); ` +
+          "its rows are not checked",
+      );
+      return;
+    }
+    for (const [identity, list] of await this.#identify(violations)) {
+      this.#baseline.set(identity, (this.#baseline.get(identity) ?? 0) + list.length);
+    }
+  }
+
+  /** The touched tables that exist now and the tables that reference them, then and now. */
+  async #tablesToCheck(): Promise<string[]> {
     const tables = new Set<string>();
     for (const name of this.#touched) {
-      if (this.#empty.has(name)) continue;
       const before = this.#existed.get(name);
-      if (await this.#exists(name)) {
+      // A table created and never written has no rows; its old children (a name dropped and
+      // created again) are still checked.
+      if (!this.#created.has(name) && await this.#exists(name)) {
         tables.add(name);
-        // Children as they are now (a rebuild or a rename may have changed them). A table new
-        // in this migration can only be referenced by tables it touched, checked anyway.
         if (before) { for (const child of await this.#referencing(name)) tables.add(child); }
       }
       for (const child of before ?? []) tables.add(child);
     }
-    const found: Violation[] = [];
-    for (const name of tables) {
-      if (await this.#exists(name)) found.push(...await this.#check(name));
+    const existing: string[] = [];
+    for (const name of tables) if (await this.#exists(name)) existing.push(name);
+    return existing;
+  }
+
+  /** Violations grouped by identity: child table, parent table, foreign-key values. */
+  async #identify(violations: readonly Violation[]): Promise<Map<string, Violation[]>> {
+    const columns = new Map<string, string[]>();
+    const groups = new Map<string, Violation[]>();
+    for (const v of violations) {
+      let values = "?";
+      if (v.rowid !== null) {
+        const fk = `${v.table}\u0000${v.fkid}`;
+        let from = columns.get(fk);
+        if (!from) {
+          from = (await this.#connection.query<{ name: string }>(
+            'SELECT "from" AS name FROM pragma_foreign_key_list($1) WHERE id = $2 ORDER BY seq',
+            [v.table, v.fkid],
+          )).map((r) => r.name);
+          columns.set(fk, from);
+        }
+        if (from.length > 0) {
+          const [row] = await this.#connection.query<Record<string, unknown>>(
+            `SELECT ${from.map((c, i) => `${quoteIdent(c)} AS c${i}`).join(", ")} FROM ${
+              quoteIdent(v.table)
+            } WHERE rowid = $1`,
+            [v.rowid],
+          );
+          values = JSON.stringify(
+            from.map((_, i) => row?.[`c${i}`] ?? null),
+            (_, value) => typeof value === "bigint" ? `${value}n` : value,
+          );
+        }
+      }
+      const identity = `${v.table.toLowerCase()}\u0000${v.parent.toLowerCase()}\u0000${values}`;
+      const list = groups.get(identity);
+      if (list) list.push(v);
+      else groups.set(identity, [v]);
     }
-    return found;
+    return groups;
+  }
+
+  /** An identity with its table names as the migration's renames left them. */
+  #translate(identity: string): string {
+    if (this.#renames.length === 0) return identity;
+    let [table, parent, values] = identity.split("\u0000");
+    for (const [from, to] of this.#renames) {
+      if (table === from) table = to;
+      if (parent === from) parent = to;
+    }
+    return `${table}\u0000${parent}\u0000${values}`;
   }
 
   async #referencing(table: string): Promise<string[]> {
     return (await referencingTables(this.#connection, table)).map((t) => t.toLowerCase());
+  }
+
+  async #allTables(): Promise<string[]> {
+    const rows = await this.#connection.query<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+    );
+    return rows.map((r) => r.name.toLowerCase());
   }
 
   async #exists(table: string): Promise<boolean> {
@@ -276,11 +492,16 @@ export class SqliteForeignKeyTracker {
     return rows.length > 0;
   }
 
-  /** Whether a table exists and has triggers, in one read of the catalog. */
+  /**
+   * Whether a table exists and has triggers (its own, or temp triggers a connection created,
+   * which outlive the migration that made them), in one read of the catalogs.
+   */
   async #describe(table: string): Promise<{ exists: boolean; triggers: boolean }> {
     const rows = await this.#connection.query<{ type: string }>(
-      "SELECT DISTINCT type FROM sqlite_master WHERE (type = 'table' AND name = $1 COLLATE NOCASE) " +
-        "OR (type = 'trigger' AND tbl_name = $1 COLLATE NOCASE)",
+      "SELECT type FROM sqlite_master WHERE (type = 'table' AND name = $1 COLLATE NOCASE) " +
+        "OR (type = 'trigger' AND tbl_name = $1 COLLATE NOCASE) " +
+        "UNION ALL SELECT type FROM sqlite_temp_master " +
+        "WHERE type = 'trigger' AND tbl_name = $1 COLLATE NOCASE",
       [table],
     );
     return {
@@ -289,12 +510,22 @@ export class SqliteForeignKeyTracker {
     };
   }
 
-  /** One table's violations (as a child), or every table's with `null`. */
-  async #check(table: string | null): Promise<Violation[]> {
-    return await this.#connection.query<Violation>(
-      table === null
-        ? "PRAGMA foreign_key_check"
-        : `PRAGMA foreign_key_check(${quoteIdent(table)})`,
-    );
+  /** One table's violations as a child. */
+  async #check(table: string): Promise<Violation[]> {
+    try {
+      const rows = await this.#connection.query<Violation>(
+        `PRAGMA foreign_key_check(${quoteIdent(table)})`,
+      );
+      return rows.map((r) => ({
+        table: r.table,
+        rowid: r.rowid === null ? null : Number(r.rowid),
+        parent: r.parent,
+        fkid: Number(r.fkid),
+      }));
+    } catch (error) {
+      const message = String((error as Error)?.message ?? error);
+      if (/foreign key mismatch/i.test(message)) throw new UncheckableTable(message);
+      throw error;
+    }
   }
 }

@@ -582,6 +582,9 @@ async function liveStep(context: RunContext, step: PlanStep, connection: Connect
   const newViolations = async () => {
     if (!tracker) return [];
     const added = await tracker.added();
+    for (const warning of tracker.warnings) {
+      context.onEvent?.({ type: "warning", message: `${step.revision.revision}: ${warning}` });
+    }
     if (tracker.preExisting > 0) {
       context.onEvent?.({
         type: "warning",
