@@ -16,6 +16,8 @@ import { registerCheckCommands } from "./lib/cli/check_commands.ts";
 import { ExitCode, exitCodeOf, formatError } from "./lib/cli/errors.ts";
 import { versionLine } from "./lib/version.ts";
 import { args, exit, setExitCode, writeErr, writeOut } from "./lib/runtime.ts";
+import { releaseHeldLockfiles } from "./lib/runner/lock.ts";
+import process from "node:process";
 
 /** Global options, as commander parses them. */
 export interface GlobalFlags {
@@ -89,7 +91,29 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * On SIGINT, SIGTERM (`docker stop`, a deploy tool's timeout) and SIGHUP: remove the lockfiles
+ * this run holds, then exit as the signal would. The open transaction dies with the process
+ * (SQLite rolls back its hot journal on the next open; PostgreSQL when the connection drops),
+ * so the next run finds the database as it was before the interrupted migration, and no lock.
+ */
+function releaseLocksOnSignals(): void {
+  const codes = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+  for (const [signal, code] of Object.entries(codes)) {
+    try {
+      process.on(signal, () => {
+        releaseHeldLockfiles();
+        writeErr(`strata: ${signal}, stopped; the migration in progress was not committed\n`);
+        process.exit(code);
+      });
+    } catch {
+      // A signal this platform does not have (SIGHUP on Windows).
+    }
+  }
+}
+
 if (import.meta.main) {
+  releaseLocksOnSignals();
   const code = await main(args());
   setExitCode(code);
   // Porsager keeps sockets for a moment after `end()`; do not wait for them.

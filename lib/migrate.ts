@@ -36,6 +36,7 @@ import {
 } from "./runner/runner.ts";
 import { sleep } from "./runtime.ts";
 import * as fs from "node:fs";
+import * as path from "node:path";
 
 export type { RunEvent, StepResult };
 
@@ -184,27 +185,53 @@ function preconnectLockSession(prepared: Prepared): Connection | null {
   return session;
 }
 
+/**
+ * The path of a database file as the file system resolves it (symlinks followed), so that
+ * every spelling of one file gets the same lockfile. A file not created yet resolves through
+ * its directory.
+ */
+function canonicalPath(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    try {
+      return path.join(fs.realpathSync(path.dirname(file)), path.basename(file));
+    } catch {
+      return path.resolve(file); // a missing directory: opening the database reports it
+    }
+  }
+}
+
+/**
+ * Take the locks, run `fn` with a check that they are still held (for before each migration),
+ * and release them whatever happens.
+ */
 async function withLocks<T>(
   prepared: Prepared,
   connection: Connection,
   options: DatabaseOptions,
-  fn: () => Promise<T>,
+  fn: (verifyLocks: () => Promise<void>) => Promise<T>,
   lockSession: Connection | null = null,
 ): Promise<T> {
   const locks: Lock[] = [];
   const timeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  // One deadline for all three layers: --lock-timeout bounds the whole wait.
+  const deadline = Date.now() + timeoutMs;
+  const remaining = () => Math.max(0, deadline - Date.now());
   const warn = (message: string) => options.onEvent?.({ type: "warning", message });
   let advisorySession: Connection | null = null;
   try {
-    locks.push(await acquireMutex(`${redactUrl(prepared.url)}#${prepared.versionTable}`));
     const lockFile = prepared.target.dialect === "sqlite"
-      ? (prepared.target.memory ? null : `${prepared.target.path}.lock`)
+      ? (prepared.target.memory ? null : `${canonicalPath(prepared.target.path)}.lock`)
       : options.lockFile ?? null;
+    // Keyed like the lockfile where there is one: two spellings of one file share the lock.
+    const mutexKey = lockFile ?? `${redactUrl(prepared.url)}#${prepared.versionTable}`;
+    locks.push(await acquireMutex(mutexKey, timeoutMs));
     if (lockFile) {
       locks.push(
         await acquireLockfile(lockFile, {
           command: options.command ?? "strata",
-          timeoutMs,
+          timeoutMs: remaining(),
           onWarning: warn,
         }),
       );
@@ -217,12 +244,14 @@ async function withLocks<T>(
       locks.push(
         await acquireAdvisoryLock(advisorySession, {
           versionTable: prepared.versionTable,
-          timeoutMs,
+          timeoutMs: remaining(),
           onWarning: warn,
         }),
       );
     }
-    return await fn();
+    return await fn(async () => {
+      for (const lock of locks) await lock.verify?.();
+    });
   } finally {
     for (const lock of locks.reverse()) await lock.release().catch(() => {});
     await (advisorySession ?? lockSession)?.close().catch(() => {});
@@ -234,8 +263,10 @@ function runContext(
   connection: Connection | null,
   options: MigrateOptions,
   command: string,
+  verifyLocks?: () => Promise<void>,
 ): RunContext {
   return {
+    beforeStep: verifyLocks,
     dialect: prepared.target.dialect,
     connection,
     versionTable: prepared.versionTable,
@@ -352,13 +383,13 @@ async function migrate(
     throw error;
   }
   try {
-    return await withLocks(prepared, connection, options, async () => {
+    return await withLocks(prepared, connection, options, async (verifyLocks) => {
       await ensureBookkeeping(connection, prepared.versionTable);
       // The version table exists now: read it without asking.
       const before = await selectVersions(connection, prepared.versionTable);
       await warnAboutHistory(connection, prepared, before, options);
       const steps = planner(prepared.chain, before, target);
-      const context = runContext(prepared, connection, options, command);
+      const context = runContext(prepared, connection, options, command, verifyLocks);
       const results = await executePlan(context, steps, null);
       return resultOf(prepared, {
         url: connection.displayUrl,
@@ -550,13 +581,14 @@ export async function stamp(
   }
   const connection = await connectWithWait(prepared.url, options);
   try {
-    return await withLocks(prepared, connection, options, async () => {
+    return await withLocks(prepared, connection, options, async (verifyLocks) => {
       await ensureBookkeeping(connection, prepared.versionTable);
       const before = await readVersions(connection, prepared.versionTable);
       const change = planStamp(prepared.chain.graph, before, target, {
         purge: options.purge ?? false,
       });
       const context = runContext(prepared, connection, options, command);
+      await verifyLocks();
       await connection.execute(getDialect(prepared.target.dialect).beginStatement);
       try {
         for (const s of stampStatements(prepared, change, options.purge ?? false)) {

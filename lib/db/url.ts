@@ -44,6 +44,14 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
     if (rest.startsWith("///")) rest = rest.slice(2);
     else if (rest.startsWith("//")) rest = rest.slice(2);
     if (rest === "") throw new UrlError(`Cannot use database URL ${redactUrl(url)}: no file path`);
+    if (/^file:/i.test(rest)) {
+      // SQLite would open the file the URI names, but the lockfile would go beside a file
+      // literally named `file:...`: two spellings of one database must share one lock.
+      throw new UrlError(
+        `Cannot use database URL ${redactUrl(url)}: SQLite URI filenames (file:...) are not ` +
+          "supported; use sqlite:path/to.db",
+      );
+    }
     return { dialect: "sqlite", path: rest, memory: false };
   }
   if (/\.(db|sqlite|sqlite3)$/i.test(trimmed) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {

@@ -28,6 +28,8 @@ Deno.test("parseDatabaseUrl: unsupported schemes are errors that hide the passwo
   );
   assert.throws(() => parseDatabaseUrl("not a url"), UrlError);
   assert.throws(() => parseDatabaseUrl("sqlite:"), UrlError);
+  // A URI filename would put the lockfile beside a file literally named `file:...`.
+  assert.throws(() => parseDatabaseUrl("sqlite:file:app.db?mode=rwc"), /URI filenames/);
 });
 
 Deno.test("redactUrl hides passwords wherever they appear in a text", () => {

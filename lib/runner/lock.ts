@@ -2,21 +2,25 @@
  * Locks against concurrent runs, in three layers, taken in this order and released in reverse:
  *
  * 1. an in-process mutex, so library calls from one process never interleave;
- * 2. an exclusive lockfile created atomically (`O_EXCL`) beside the SQLite file (or at
- *    `--lock-file`), holding pid, host, command and start time; a stale one (its pid dead on
- *    this host) is reclaimed with a warning, a live one is waited for up to the lock timeout
- *    and then reported with its holder;
+ * 2. an exclusive lockfile beside the SQLite file (or at `--lock-file`), holding pid, host,
+ *    command and start time, created atomically with its content (written to a temporary file
+ *    and hard-linked into place, so nobody ever reads it empty); a stale one (its pid dead on
+ *    this host, or alive but a different process: a reused pid, a container restarted as pid 1)
+ *    is reclaimed with a warning under a reclaim guard, so two waiters never both reclaim; a
+ *    live one is waited for up to the lock timeout and then reported with its holder;
  * 3. on PostgreSQL, a session advisory lock taken with `pg_try_advisory_lock`, polled with
  *    backoff (a blocking `pg_advisory_lock` would deadlock with `CREATE INDEX CONCURRENTLY`,
  *    which waits for every other transaction, including one queued behind the lock), on a key
- *    derived from the database, schema and version table, held on its own session.
+ *    derived from the database and the version table's schema (where it is, not the session's
+ *    current schema, which a migration may change) and name, held on its own session, which
+ *    never times out idle and is checked before each migration.
  *
  * @module
  */
 
 import * as fs from "node:fs";
 import type { Connection } from "../db/connection.ts";
-import { quoteLiteral } from "../dialect/quote.ts";
+import { quoteIdent, quoteLiteral } from "../dialect/quote.ts";
 import {
   createExclusive,
   hostname,
@@ -38,10 +42,10 @@ export class LockTimeoutError extends Error {
    * @param holder Who holds it, as far as strata can tell.
    * @param timeoutMs How long strata waited, in milliseconds.
    */
-  constructor(what: string, holder: string, timeoutMs: number) {
+  constructor(what: string, holder: string, timeoutMs: number, hint = "") {
     super(
       `Cannot acquire ${what} within ${timeoutMs / 1000} s: held by ${holder}` +
-        ` (wait for it to finish, or raise --lock-timeout)`,
+        ` (wait for it to finish, or raise --lock-timeout${hint})`,
     );
     this.name = "LockTimeoutError";
     this.holder = holder;
@@ -54,23 +58,42 @@ export interface LockHolder {
   readonly host: string;
   readonly command: string;
   readonly startedAt: string;
+  /** Linux: boot id and the process's start time since boot, to tell a reused pid. */
+  readonly processStart?: string;
 }
 
 /** A held lock; `release` is idempotent. */
 export interface Lock {
   release(): Promise<void>;
+  /** Throws when the lock has been lost (a PostgreSQL lock session the server ended). */
+  verify?(): Promise<void>;
 }
 
 const mutexTails = new Map<string, Promise<void>>();
 
-/** Take the in-process mutex for a key (one database). */
-export async function acquireMutex(key: string): Promise<Lock> {
+/** Take the in-process mutex for a key (one database), waiting at most `timeoutMs`. */
+export async function acquireMutex(key: string, timeoutMs = Infinity): Promise<Lock> {
   const previous = mutexTails.get(key) ?? Promise.resolve();
   let releaseNext!: () => void;
   const next = new Promise<void>((resolve) => releaseNext = resolve);
   const tail = previous.then(() => next);
   mutexTails.set(key, tail);
-  await previous;
+  if (Number.isFinite(timeoutMs)) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = await Promise.race([
+      previous.then(() => false),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), timeoutMs)),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      // Leave the queue: those behind us go on when the holder lets go.
+      previous.then(() => {
+        releaseNext();
+        if (mutexTails.get(key) === tail) mutexTails.delete(key);
+      });
+      throw new LockTimeoutError("the in-process lock", "another call in this process", timeoutMs);
+    }
+  } else await previous;
   let released = false;
   return {
     release: () => {
@@ -90,19 +113,109 @@ function describeHolder(holder: LockHolder | null, file: string): string {
     `lockfile ${file})`;
 }
 
-function readHolder(file: string): LockHolder | null | undefined {
-  const text = readTextFileIfExists(file);
-  if (text === null) return undefined;
+function parseHolder(text: string): LockHolder | null {
   try {
-    return JSON.parse(text) as LockHolder;
+    const holder = JSON.parse(text) as LockHolder;
+    return typeof holder?.pid === "number" ? holder : null;
   } catch {
-    return null; // being written, or damaged
+    return null; // damaged, or written by something else
   }
 }
 
 /** Backoff delays for polling a lock: 25 ms doubling to 500 ms. */
 function nextDelay(delay: number): number {
   return Math.min(delay * 2, 500);
+}
+
+/** Lockfiles this process holds, with the text it wrote into each. */
+const heldFiles = new Map<string, string>();
+
+/** Linux: `<boot id>:<start time in clock ticks>` of a process, or null where unknown. */
+function processStart(processId: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${processId}/stat`, "utf8");
+    // Fields after the command name (in parentheses, which may hold spaces); starttime is the
+    // 22nd field, the 20th after the name.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const boot = fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    return fields[19] ? `${boot}:${fields[19]}` : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a holder on this host is gone (the file is then stale). Other hosts: never. */
+function isStale(holder: LockHolder, file: string): boolean {
+  if (holder.host !== hostname()) return false;
+  // Our own pid: this process, if it holds the file; else an earlier process that had the
+  // same pid (a container restarted as pid 1 after a crash).
+  if (holder.pid === pid()) return !heldFiles.has(file);
+  if (!isProcessAlive(holder.pid)) return true;
+  if (holder.processStart) {
+    const now = processStart(holder.pid);
+    if (now !== null && now !== holder.processStart) return true; // the pid was reused
+  }
+  return false;
+}
+
+/**
+ * Create the lockfile with its content in one step: written to a temporary file and
+ * hard-linked into place (fails if the lockfile exists). Filesystems without hard links fall
+ * back to an exclusive create and a write.
+ */
+function createLockfile(file: string, text: string): boolean {
+  const temp = `${file}.${pid()}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    fs.writeFileSync(temp, text, { mode: 0o644 });
+  } catch (error) {
+    throw lockfileError(file, error);
+  }
+  try {
+    fs.linkSync(temp, file);
+    return true;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "EEXIST") return false;
+    if (code === "EPERM" || code === "ENOTSUP" || code === "ENOSYS" || code === "EXDEV") {
+      return createExclusive(file, text);
+    }
+    throw lockfileError(file, error);
+  } finally {
+    removeFile(temp);
+  }
+}
+
+function lockfileError(file: string, error: unknown): Error {
+  const code = (error as { code?: string }).code ?? "";
+  const why = code === "EACCES" || code === "EPERM" || code === "EROFS"
+    ? "the directory is not writable (SQLite needs it writable for its journal too)"
+    : String((error as Error)?.message ?? error);
+  return new Error(`Cannot create the lockfile ${file}: ${why}`, { cause: error });
+}
+
+/**
+ * Remove a lockfile judged stale, if it still holds exactly the text judged. Under a reclaim
+ * guard (itself an exclusive file) no other waiter removes the lockfile meanwhile and its dead
+ * holder cannot, so the check and the removal cannot be split by a new holder. A guard left by
+ * a crash in these few lines is removed after ten seconds.
+ */
+function reclaim(file: string, judged: string): boolean {
+  const guard = `${file}.reclaim`;
+  if (!createExclusive(guard, `${pid()}\n`)) {
+    try {
+      if (Date.now() - fs.statSync(guard).mtimeMs > 10_000) removeFile(guard);
+    } catch {
+      // Gone already.
+    }
+    return false;
+  }
+  try {
+    if (readTextFileIfExists(file) !== judged) return false;
+    removeFile(file);
+    return true;
+  } finally {
+    removeFile(guard);
+  }
 }
 
 /**
@@ -117,83 +230,83 @@ export async function acquireLockfile(
     host: hostname(),
     command: options.command,
     startedAt: new Date().toISOString(),
+    ...(processStart(pid()) ? { processStart: processStart(pid())! } : {}),
   };
   const text = JSON.stringify(me) + "\n";
   const deadline = Date.now() + options.timeoutMs;
   let delay = 25;
   let announced = false;
-  let unreadableSince = 0;
+  /** A lockfile that does not parse: its text, and since when it has been there unchanged. */
+  const unreadable: { text: string | null; since: number } = { text: null, since: 0 };
   for (;;) {
-    if (createExclusive(file, text)) break;
-    const holder = readHolder(file);
-    if (holder === undefined) continue; // released between our two calls
-    if (holder && holder.host === me.host && !isProcessAlive(holder.pid)) {
-      if (reclaimStale(file, holder)) {
-        options.onWarning?.(
-          `reclaimed a stale lock left by pid ${holder.pid} (${holder.command}, since ${holder.startedAt})`,
-        );
-      }
-      continue;
-    }
-    if (holder === null) {
-      // A lockfile that stays unreadable for a while was left half-written by a crash.
-      unreadableSince ||= Date.now();
-      if (Date.now() - unreadableSince > 2_000 && reclaimStale(file, null)) {
-        options.onWarning?.(`reclaimed an unreadable lockfile ${file}`);
+    if (createLockfile(file, text)) break;
+    const current = readTextFileIfExists(file);
+    if (current === null) continue; // released between our two calls
+    const holder = parseHolder(current);
+    if (holder) {
+      unreadable.text = null;
+      if (isStale(holder, file)) {
+        if (reclaim(file, current)) {
+          options.onWarning?.(
+            `reclaimed a stale lock left by pid ${holder.pid} (${holder.command}, since ${holder.startedAt})`,
+          );
+        } else await sleep(10);
         continue;
       }
+    } else if (unreadable.text !== current) {
+      unreadable.text = current;
+      unreadable.since = Date.now();
+    } else if (Date.now() - unreadable.since > 2_000) {
+      // Not a lockfile strata writes (it writes them whole): damaged, long enough to tell.
+      if (reclaim(file, current)) options.onWarning?.(`reclaimed an unreadable lockfile ${file}`);
+      continue;
     }
     if (Date.now() >= deadline) {
       throw new LockTimeoutError(
         `the lock ${file}`,
         describeHolder(holder, file),
         options.timeoutMs,
+        `; if no strata run is active there (killed, or on another host), delete ${file}`,
       );
     }
     if (!announced && holder) {
       announced = true;
       options.onWarning?.(`waiting for the lock held by ${describeHolder(holder, file)}`);
     }
-    await sleep(delay);
+    await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
     delay = nextDelay(delay);
   }
+  heldFiles.set(file, text);
   let released = false;
   return {
     release: () => {
       if (released) return Promise.resolve();
       released = true;
-      // Remove it only if it is still ours.
-      const holder = readHolder(file);
-      if (holder && holder.pid === me.pid && holder.startedAt === me.startedAt) removeFile(file);
+      releaseLockfile(file);
       return Promise.resolve();
     },
   };
 }
 
+/** Remove a lockfile this process holds, if it is still ours. */
+function releaseLockfile(file: string): void {
+  const text = heldFiles.get(file);
+  heldFiles.delete(file);
+  if (text !== undefined && readTextFileIfExists(file) === text) removeFile(file);
+}
+
 /**
- * Remove a stale lockfile without removing a live one that replaced it meanwhile: move it
- * aside atomically, check it is the one we judged stale, and put it back if it is not.
+ * Remove every lockfile this process holds (for a signal handler: the process is about to
+ * exit, and its open transactions die with it).
  */
-function reclaimStale(file: string, stale: LockHolder | null): boolean {
-  const aside = `${file}.stale-${pid()}-${Date.now()}`;
-  try {
-    fs.renameSync(file, aside);
-  } catch {
-    return false; // someone else moved it first
-  }
-  const moved = readHolder(aside);
-  const same = stale === null
-    ? moved === null
-    : moved != null && moved.pid === stale.pid && moved.startedAt === stale.startedAt;
-  if (!same) {
+export function releaseHeldLockfiles(): void {
+  for (const file of [...heldFiles.keys()]) {
     try {
-      fs.linkSync(aside, file); // restore the live lock, unless a new one exists already
+      releaseLockfile(file);
     } catch {
-      // A newer lockfile exists; the one we moved was released or superseded.
+      // Best effort on the way out.
     }
   }
-  removeFile(aside);
-  return same;
 }
 
 /**
@@ -204,10 +317,17 @@ export async function acquireAdvisoryLock(
   session: Connection,
   options: { versionTable: string; timeoutMs: number; onWarning?: (message: string) => void },
 ): Promise<Lock> {
+  // The lock must outlive idle stretches (a long migration on the other connection).
+  await session.execute("SET idle_session_timeout = 0").catch(() => {}); // before 14: none
+  // The schema the version table is in, or will be created in: not simply the current
+  // schema, which a migration can change for later sessions (a schema named after the user).
   // Literal values, not parameters: each parameterised query would cost a round trip more.
+  const table = quoteLiteral(quoteIdent(options.versionTable));
   const [{ key }] = await session.query<{ key: string }>(
-    "SELECT hashtextextended('strata:' || current_database() || ':' || current_schema() || ':' || " +
-      `${quoteLiteral(options.versionTable)}, 0)::text AS key`,
+    "SELECT hashtextextended(concat_ws(chr(1), 'strata', current_database(), " +
+      "coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
+      `WHERE c.oid = to_regclass(${table})), current_schema()), ` +
+      `${quoteLiteral(options.versionTable)}), 0)::text AS key`,
   );
   if (!/^-?\d+$/.test(key)) throw new Error(`Cannot derive an advisory lock key: got ${key}`);
   const deadline = Date.now() + options.timeoutMs;
@@ -235,6 +355,19 @@ export async function acquireAdvisoryLock(
       if (released) return;
       released = true;
       await session.query(`SELECT pg_advisory_unlock(${key})`);
+    },
+    verify: async () => {
+      // A session the server ended reconnects without the lock: ask whether this one holds it.
+      const [{ held }] = await session.query<{ held: boolean }>(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted " +
+          `AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = ${key}) AS held`,
+      );
+      if (!held) {
+        throw new Error(
+          "Lost the PostgreSQL advisory lock: the server ended its session (idle timeout, " +
+            "pg_terminate_backend, a dropped connection); stopping before another migration",
+        );
+      }
     },
   };
 }

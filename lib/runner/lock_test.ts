@@ -85,3 +85,69 @@ Deno.test("mutex: callers in one process run one at a time, in order", async () 
   await Promise.all([work("a"), work("b"), work("c")]);
   assert.deepEqual(order, ["a:start", "a:end", "b:start", "b:end", "c:start", "c:end"]);
 });
+
+Deno.test("lockfile: our own pid, from an earlier process (a container restarted as pid 1), is stale", async () => {
+  const file = tempLockPath();
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ pid: Deno.pid, host: os.hostname(), command: "crashed", startedAt: "then" }),
+  );
+  const warnings: string[] = [];
+  const lock = await acquireLockfile(file, {
+    command: "new",
+    timeoutMs: 1000,
+    onWarning: (w) => warnings.push(w),
+  });
+  assert.match(warnings.join("\n"), /reclaimed a stale lock left by pid/);
+  // Held by this process now: a second acquisition waits instead of reclaiming it.
+  await assert.rejects(acquireLockfile(file, { command: "x", timeoutMs: 100 }), LockTimeoutError);
+  await lock.release();
+});
+
+Deno.test("lockfile: a live pid that is another process than the holder (pid reused) is stale", {
+  ignore: !fs.existsSync("/proc/self/stat"),
+}, async () => {
+  const file = tempLockPath();
+  // The parent process is alive, but it is not the process that wrote this file.
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      pid: Deno.ppid,
+      host: os.hostname(),
+      command: "old",
+      startedAt: "then",
+      processStart: "another-boot:1",
+    }),
+  );
+  const lock = await acquireLockfile(file, { command: "new", timeoutMs: 1000 });
+  assert.equal(JSON.parse(fs.readFileSync(file, "utf8")).command, "new");
+  await lock.release();
+});
+
+Deno.test("lockfile: a file being written (empty) is waited for, not reclaimed at once", async () => {
+  const file = tempLockPath();
+  fs.writeFileSync(file, "");
+  await assert.rejects(
+    acquireLockfile(file, { command: "x", timeoutMs: 300 }),
+    LockTimeoutError,
+  );
+  assert.equal(fs.readFileSync(file, "utf8"), "", "left alone");
+});
+
+Deno.test("lockfile: a place it cannot create the file in is a clear error", async () => {
+  const file = path.join(os.tmpdir(), `strata-missing-${Date.now()}`, "db.lock");
+  await assert.rejects(
+    acquireLockfile(file, { command: "x", timeoutMs: 100 }),
+    /Cannot create the lockfile .*db\.lock/,
+  );
+});
+
+Deno.test("mutex: a waiter gives up after its timeout; those behind it still get their turn", async () => {
+  const first = await acquireMutex("timeout-db");
+  const started = Date.now();
+  await assert.rejects(acquireMutex("timeout-db", 100), LockTimeoutError);
+  assert.ok(Date.now() - started < 1000);
+  const third = acquireMutex("timeout-db", 5000);
+  await first.release();
+  await (await third).release();
+});

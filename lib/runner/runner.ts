@@ -122,6 +122,8 @@ export interface RunContext {
   readonly timeouts?: MigrationTimeouts;
   /** The command, recorded in `strata_log` (e.g. `upgrade head`). */
   readonly command: string;
+  /** Run before each live migration: throws when the run's locks are no longer held. */
+  readonly beforeStep?: () => Promise<void>;
   readonly onEvent?: (event: RunEvent) => void;
 }
 
@@ -441,7 +443,10 @@ export async function executePlan(
       const started = performance.now();
       try {
         if (context.dryRun) await dryRunStep(context, step, shadow, print);
-        else await liveStep(context, step, context.connection!);
+        else {
+          await context.beforeStep?.();
+          await liveStep(context, step, context.connection!);
+        }
       } catch (error) {
         const failure = error instanceof MigrationError
           ? error
