@@ -80,6 +80,7 @@ export async function downgrade({ op }) {
 /** The rebuild, statement by statement, as the dry run must print it. */
 const REBUILD_STATEMENTS = [
   "BEGIN IMMEDIATE;",
+  "SAVEPOINT strata_batch;",
   "CREATE TABLE _strata_tmp_flow (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, " +
   "name VARCHAR(100) NOT NULL, score INTEGER NOT NULL DEFAULT 0, " +
   "runs INTEGER NOT NULL DEFAULT 0);",
@@ -92,6 +93,7 @@ const REBUILD_STATEMENTS = [
   "CREATE INDEX ix_flow_scored ON flow (score) WHERE score > 0;",
   "CREATE TRIGGER trg_flow_renamed AFTER UPDATE OF name ON flow " +
   "BEGIN INSERT INTO audit (flow_id, what) VALUES (NEW.id, 'renamed'); END;",
+  "RELEASE strata_batch;",
   `UPDATE alembic_version SET version_num='${REBUILD}' ` +
   `WHERE alembic_version.version_num = '${CREATE}';`,
 ];

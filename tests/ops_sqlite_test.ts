@@ -126,6 +126,7 @@ Deno.test("sqlite batch rebuild keeps every row, index, trigger, view and the co
     db.exec("COMMIT");
 
     assert.deepEqual(executor.statements, [
+      "SAVEPOINT strata_batch",
       "DROP VIEW v_flow",
       "CREATE TABLE _strata_tmp_flow (id INTEGER PRIMARY KEY AUTOINCREMENT, " +
       "name VARCHAR(100) NOT NULL, score INTEGER, " +
@@ -143,6 +144,7 @@ Deno.test("sqlite batch rebuild keeps every row, index, trigger, view and the co
       "CREATE VIEW v_flow AS SELECT id, name, score FROM flow",
       "CREATE TRIGGER trg_flow_renamed AFTER UPDATE OF name ON flow\n" +
       "      BEGIN INSERT INTO audit (flow_id, what) VALUES (NEW.id, 'renamed'); END",
+      "RELEASE strata_batch",
     ]);
     assert.deepEqual(executor.comments, ["using btree skipped on sqlite (ix_flow_runs)"]);
 
@@ -275,7 +277,10 @@ Deno.test("sqlite batch rename runs natively first, carrying indexes, views and 
       b.dropIndex("ix_flow_child");
     });
     db.exec("COMMIT");
-    assert.equal(executor.statements[0], "ALTER TABLE flow RENAME COLUMN name TO title");
+    assert.deepEqual(executor.statements.slice(0, 2), [
+      "SAVEPOINT strata_batch",
+      "ALTER TABLE flow RENAME COLUMN name TO title",
+    ]);
     const schema = db.prepare(
       "SELECT name, sql FROM sqlite_master WHERE name IN ('ix_flow_lower_name', 'v_flow', " +
         "'ix_flow_child', 'flow')",

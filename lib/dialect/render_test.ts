@@ -449,7 +449,7 @@ const FLOW: SqliteTableInfo = {
       sql: "CREATE VIEW v_flow_names AS SELECT name FROM v_flow",
     },
   ],
-  autoincrementSeq: 42,
+  autoincrementSeq: "42",
 };
 
 Deno.test("rebuild: type change, drop column, NOT NULL add with default, CHECK", () => {
@@ -553,5 +553,25 @@ Deno.test("splitBatchRenames: renames first, later operations use the new names"
     o.alterColumn("flow", "name", { nullable: false }),
     o.createIndex("ix", "flow", ["name"]),
     o.dropColumn("flow", "x"),
+  ]);
+});
+
+Deno.test("splitBatchRenames: each name is read at its point, through later renames only", () => {
+  const { renames, rest } = splitBatchRenames([
+    o.alterColumn("t", "b", { newName: "c" }),
+    o.alterColumn("t", "a", { newName: "b", nullable: false }),
+    o.alterColumn("t", "c", { default: "x" }),
+    o.dropColumn("t", "d"),
+    o.alterColumn("t", "d", { newName: "e" }),
+  ]);
+  assert.deepEqual(renames, [
+    o.alterColumn("t", "b", { newName: "c" }),
+    o.alterColumn("t", "a", { newName: "b" }),
+    o.alterColumn("t", "d", { newName: "e" }),
+  ]);
+  assert.deepEqual(rest, [
+    o.alterColumn("t", "b", { nullable: false }),
+    o.alterColumn("t", "c", { default: "x" }),
+    o.dropColumn("t", "e"),
   ]);
 });

@@ -17,6 +17,7 @@ import type { ColumnDef, ColumnType } from "../ops/types.ts";
 import type { Executor } from "../ops/executor.ts";
 import { ForeignKeyViolationError, UnsupportedOperationError } from "../ops/errors.ts";
 import { quoteIdent, quoteLiteral } from "./quote.ts";
+import { identifierOf, isSignificant, tokenize } from "../sql/lexer.ts";
 import {
   columnList,
   concat,
@@ -31,7 +32,8 @@ import {
 } from "./ddl.ts";
 import {
   batchNeedsRebuild,
-  planRebuild,
+  planTableRebuild,
+  type RebuildPlan,
   splitBatchRenames,
   type SqliteSchemaObject,
   type SqliteTableInfo,
@@ -285,13 +287,14 @@ export async function readSqliteTable(executor: Executor, table: string): Promis
       table: row.tbl_name,
       sql: row.sql,
     }));
-  let autoincrementSeq: number | undefined;
+  let autoincrementSeq: string | undefined;
   if (rows.some((row) => row.name === "sqlite_sequence")) {
-    const seq = await executor.query<{ seq: number }>(
-      "SELECT seq FROM sqlite_sequence WHERE name = $1",
+    // As text: a counter past 2^53 does not fit a JavaScript number, and is written back as is.
+    const seq = await executor.query<{ seq: string | null }>(
+      "SELECT CAST(seq AS TEXT) AS seq FROM sqlite_sequence WHERE name = $1",
       [own.name],
     );
-    if (seq.length > 0) autoincrementSeq = Number(seq[0].seq);
+    if (seq.length > 0 && seq[0].seq !== null) autoincrementSeq = String(seq[0].seq);
   }
   return {
     name: own.name,
@@ -363,17 +366,149 @@ async function applySqliteBatch(
     }
   }
   const { renames, rest } = splitBatchRenames(op.operations);
-  // SQLite's own RENAME COLUMN rewrites indexes, triggers and views that use the column.
-  for (const rename of renames) await runRendered(renderSqliteOperation(rename), executor);
-  const table = await readSqliteTable(executor, op.table);
-  for (const child of rest) {
-    if (child.kind === "createIndex" || child.kind === "dropIndex") {
-      for (const comment of renderSqliteOperation(child).comments) executor.comment(comment);
+  await inSavepoint(executor, async () => {
+    // SQLite's own RENAME COLUMN rewrites indexes, triggers and views that use the column.
+    for (const rename of renames) await runRendered(renderSqliteOperation(rename), executor);
+    const table = await readSqliteTable(executor, op.table);
+    for (const child of rest) {
+      if (child.kind === "createIndex" || child.kind === "dropIndex") {
+        for (const comment of renderSqliteOperation(child).comments) executor.comment(comment);
+      }
+    }
+    const plan = planTableRebuild(table, rest);
+    for (const statement of plan.statements) await executor.run(statement);
+    await verifyRecreated(executor, table.name, plan);
+    // The runner checks what the migration touched before commit; check here only without it.
+    if (!executor.checksForeignKeys) await checkSqliteForeignKeys(executor, table.name);
+  });
+}
+
+/** The savepoint a batch runs in (batches do not nest, so one name serves). */
+const BATCH_SAVEPOINT = "strata_batch";
+
+/** Executors that remember the statement being run, to name it when the migration fails. */
+interface RemembersStatement {
+  current: unknown;
+}
+
+/**
+ * Run a batch's statements so that they apply completely or not at all, inside the migration's
+ * transaction or, in a non-transactional migration, on their own: a rebuild stopped half way
+ * would leave views and triggers dropped and the temporary table behind. The statements go
+ * through the executor, so a dry run prints the savepoint as the real run sends it.
+ */
+async function inSavepoint(executor: Executor, body: () => Promise<void>): Promise<void> {
+  await executor.run(`SAVEPOINT ${BATCH_SAVEPOINT}`);
+  try {
+    await body();
+  } catch (error) {
+    // The failure is reported against the statement that failed, not against the rollback.
+    const failed = (executor as Partial<RemembersStatement>).current;
+    // An error that ended the transaction took the savepoint with it: nothing left to undo.
+    await executor.run(`ROLLBACK TO ${BATCH_SAVEPOINT}`).catch(() => {});
+    await executor.run(`RELEASE ${BATCH_SAVEPOINT}`).catch(() => {});
+    if ("current" in executor) (executor as RemembersStatement).current = failed;
+    throw error;
+  }
+  await executor.run(`RELEASE ${BATCH_SAVEPOINT}`);
+}
+
+/**
+ * Check that the views and triggers a rebuild created again still work when the batch dropped
+ * columns: SQLite creates them without resolving their columns, so one that used a dropped
+ * column would be left broken (SQLite's own DROP COLUMN refuses instead, and so does this).
+ * `EXPLAIN` compiles a statement without running it; compiling a write compiles the triggers
+ * it fires.
+ */
+async function verifyRecreated(executor: Executor, table: string, plan: RebuildPlan) {
+  if (plan.droppedColumns.length === 0) return;
+  const probe = async (what: string, statement: string) => {
+    try {
+      await executor.query(`EXPLAIN ${statement}`);
+    } catch (error) {
+      throw brokenByDrop(table, plan.droppedColumns, what, error);
+    }
+  };
+  for (const view of plan.views) {
+    await probe(`view ${view.name}`, `SELECT * FROM ${quoteIdent(view.name)}`);
+  }
+  for (const trigger of plan.triggers) {
+    // `UPDATE OF` a dropped column can no longer fire, so compiling cannot reach its body.
+    const column = trigger.table.toLowerCase() === table.toLowerCase()
+      ? rowReference(trigger.sql, plan.droppedColumns)
+      : undefined;
+    if (column !== undefined) {
+      throw brokenByDrop(
+        table,
+        plan.droppedColumns,
+        `trigger ${trigger.name}`,
+        `no such column: ${column}`,
+      );
+    }
+    const statement = await firingStatement(executor, trigger);
+    if (statement) await probe(`trigger ${trigger.name}`, statement);
+  }
+}
+
+/** The first of `columns` that SQL names as `NEW.column` or `OLD.column`, if any. */
+function rowReference(sql: string, columns: readonly string[]): string | undefined {
+  const tokens = tokenize(sql).filter(isSignificant);
+  for (let i = 2; i < tokens.length; i++) {
+    const row = identifierOf(tokens[i - 2])?.toUpperCase();
+    if ((row !== "NEW" && row !== "OLD") || tokens[i - 1].text !== ".") continue;
+    const name = identifierOf(tokens[i])?.toLowerCase();
+    const column = columns.find((c) => c.toLowerCase() === name);
+    if (column !== undefined) return column;
+  }
+  return undefined;
+}
+
+const FIRING_EVENTS = new Set(["DELETE", "INSERT", "UPDATE"]);
+
+/** A statement on a trigger's table (or view) that fires the trigger, or undefined if unknown. */
+async function firingStatement(
+  executor: Executor,
+  trigger: SqliteSchemaObject,
+): Promise<string | undefined> {
+  const target = quoteIdent(trigger.table);
+  // The first of these words: a quoted trigger name is a quoted token, not a word.
+  const event = tokenize(trigger.sql).map((token) => token.kind === "word" ? token.text : "")
+    .map((word) => word.toUpperCase()).find((word) => FIRING_EVENTS.has(word));
+  switch (event) {
+    case "DELETE":
+      return `DELETE FROM ${target}`;
+    case "INSERT":
+      return `INSERT INTO ${target} DEFAULT VALUES`;
+    case "UPDATE": {
+      // Every column, so that an `UPDATE OF` trigger fires too (generated ones cannot be set).
+      const columns = await executor.query<{ name: string }>(
+        "SELECT name FROM pragma_table_xinfo($1) WHERE hidden = 0",
+        [trigger.table],
+      );
+      if (columns.length === 0) return undefined;
+      const sets = columns.map(({ name }) => `${quoteIdent(name)} = ${quoteIdent(name)}`);
+      return `UPDATE ${target} SET ${sets.join(", ")}`;
     }
   }
-  for (const statement of planRebuild(table, rest)) await executor.run(statement);
-  // The runner checks what the migration touched before commit; check here only without it.
-  if (!executor.checksForeignKeys) await checkSqliteForeignKeys(executor, table.name);
+  return undefined;
+}
+
+/** The error for a view or trigger a dropped column broke, naming the column when SQLite did. */
+function brokenByDrop(
+  table: string,
+  dropped: readonly string[],
+  what: string,
+  error: unknown,
+): UnsupportedOperationError {
+  const reason = error instanceof Error ? error.message : String(error);
+  const missing = /no such column: (?:[^\s.]+\.)?([^\s.]+)/i.exec(reason)?.[1]?.toLowerCase();
+  const column = dropped.find((name) => name.toLowerCase() === missing);
+  const message = column === undefined
+    ? `Cannot drop column(s) ${dropped.map((c) => `${table}.${c}`).join(", ")}: ${what} no ` +
+      `longer works after the rebuild (${reason}); change or drop the ${what} first`
+    : `Cannot drop column ${table}.${column}: ${what} uses ${table}.${column} (${reason}); ` +
+      `change or drop the ${what} first, as SQLite's own DROP COLUMN requires`;
+  return new UnsupportedOperationError("dropColumn", "sqlite", message, { cause: error });
 }
 
 async function applySqliteOperation(op: Operation, executor: Executor): Promise<void> {

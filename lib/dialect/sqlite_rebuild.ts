@@ -6,8 +6,9 @@
  * of table schema changes": create the new table under a temporary name, copy the rows, drop
  * the old table, rename the new one, then put back what the drop took with it (indexes,
  * triggers) and what the rename would trip over (views that name the table, triggers elsewhere
- * that name it). The caller runs this with foreign keys off, inside the migration's
- * transaction, and checks foreign keys afterwards.
+ * that name it). The caller runs this with foreign keys off, inside a savepoint (so a batch
+ * applies completely or not at all, in a transaction or not), and afterwards checks the views
+ * and triggers it created again and the foreign keys.
  *
  * The planner is pure: it reads the table's `CREATE TABLE` text as SQLite stored it and edits
  * it, so whatever strata does not model (collations, generated columns, `WITHOUT ROWID`,
@@ -19,6 +20,7 @@
  */
 
 import type { AlterColumnChanges, Operation } from "../ops/operations.ts";
+import type { ColumnType } from "../ops/types.ts";
 import { UnsupportedOperationError } from "../ops/errors.ts";
 import { operation } from "../ops/build.ts";
 import { quoteIdent, quoteLiteral } from "./quote.ts";
@@ -61,8 +63,11 @@ export interface SqliteTableInfo {
   readonly triggers: readonly SqliteSchemaObject[];
   /** Views of the schema in `sqlite_master` order (the planner picks those involved). */
   readonly views: readonly SqliteSchemaObject[];
-  /** The table's `sqlite_sequence` value, when it has AUTOINCREMENT and one. */
-  readonly autoincrementSeq?: number;
+  /**
+   * The table's `sqlite_sequence` value, when it has AUTOINCREMENT and one, as SQLite's text of
+   * it: a counter can be past what a JavaScript number holds exactly.
+   */
+  readonly autoincrementSeq?: string;
 }
 
 /** The name the new table is built under before it takes the old one's place. */
@@ -97,8 +102,14 @@ export function batchNeedsRebuild(operations: readonly Operation[]): boolean {
 
 /**
  * Split a batch into the column renames (run first, natively) and the rest, with the rest's
- * column names moved to the new names. An `alterColumn` that renames and changes something
- * else becomes a rename plus an `alterColumn` of the new name.
+ * column names moved to the names the columns have once every rename ran. An `alterColumn`
+ * that renames and changes something else becomes a rename plus an `alterColumn` of the new
+ * name.
+ *
+ * Each operation names columns as they stand at its point in the batch: after `b` -> `c` and
+ * `a` -> `b`, a later `b` is the column that was `a`. A name that no longer exists at that
+ * point because an earlier rename took it away (and none gave it back) still finds its
+ * column, as in Alembic, which knows batch columns by their original names.
  *
  * @example
  * ```ts
@@ -112,73 +123,110 @@ export function batchNeedsRebuild(operations: readonly Operation[]): boolean {
 export function splitBatchRenames(
   operations: readonly Operation[],
 ): { renames: Operation[]; rest: Operation[] } {
-  const renamed = new Map<string, string>();
+  const columns = new BatchColumns();
   const renames: Operation[] = [];
-  for (const op of operations) {
-    if (op.kind === "alterColumn" && op.changes.newName !== undefined) {
-      renames.push(operation.alterColumn(op.table, op.column, { newName: op.changes.newName }));
-      renamed.set(op.column.toLowerCase(), op.changes.newName);
-    }
-  }
-  const final = (name: string): string => {
-    let current = name;
-    for (let hops = 0; hops < renames.length; hops++) {
-      const next = renamed.get(current.toLowerCase());
-      if (next === undefined) break;
-      current = next;
-    }
-    return current;
-  };
-  const names = (columns: readonly string[]) => columns.map(final);
-  const rest: Operation[] = [];
+  // The rest are built once all renames are known, since a later rename moves a name again.
+  const pending: (() => Operation)[] = [];
+  const later = (build: () => Operation) => pending.push(build);
   for (const op of operations) {
     switch (op.kind) {
       case "alterColumn": {
-        const { newName: _, ...others } = op.changes;
-        if (op.changes.newName === undefined) {
-          rest.push(operation.alterColumn(op.table, final(op.column), op.changes));
+        const column = columns.at(op.column);
+        const { newName, ...others } = op.changes;
+        if (newName !== undefined) {
+          renames.push(operation.alterColumn(op.table, column.name, { newName }));
+          columns.rename(column, newName);
+        }
+        if (newName === undefined) {
+          later(() => operation.alterColumn(op.table, column.name, op.changes));
         } else if (Object.values(others).some((value) => value !== undefined)) {
-          rest.push(operation.alterColumn(op.table, final(op.changes.newName), others));
+          later(() => operation.alterColumn(op.table, column.name, others));
         }
         break;
       }
-      case "dropColumn":
-        rest.push(operation.dropColumn(op.table, final(op.column)));
+      case "dropColumn": {
+        const column = columns.at(op.column);
+        later(() => operation.dropColumn(op.table, column.name));
         break;
-      case "createIndex":
-        rest.push(
+      }
+      case "createIndex": {
+        const named = op.columns.map((c) => typeof c === "string" ? columns.at(c) : c);
+        later(() =>
           operation.createIndex(
             op.name,
             op.table,
-            op.columns.map((c) => typeof c === "string" ? final(c) : c),
+            named.map((c) => "expression" in c ? c : c.name),
             op.options,
-          ),
+          )
         );
         break;
-      case "createPrimaryKey":
-        rest.push(operation.createPrimaryKey(op.table, names(op.columns), op.name));
+      }
+      case "createPrimaryKey": {
+        const named = columns.all(op.columns);
+        later(() => operation.createPrimaryKey(op.table, named.map((c) => c.name), op.name));
         break;
-      case "createUnique":
-        rest.push(
+      }
+      case "createUnique": {
+        const named = columns.all(op.constraint.columns);
+        later(() =>
           operation.createUnique(op.table, {
             ...op.constraint,
-            columns: names(op.constraint.columns),
-          }),
+            columns: named.map((c) => c.name),
+          })
         );
         break;
-      case "createForeignKey":
-        rest.push(
+      }
+      case "createForeignKey": {
+        const named = columns.all(op.constraint.columns);
+        later(() =>
           operation.createForeignKey(op.table, {
             ...op.constraint,
-            columns: names(op.constraint.columns),
-          }),
+            columns: named.map((c) => c.name),
+          })
         );
         break;
+      }
       default:
-        rest.push(op);
+        later(() => op);
     }
   }
-  return { renames, rest };
+  return { renames, rest: pending.map((build) => build()) };
+}
+
+/** A column of a batch, known by identity while renames move its name. */
+interface BatchColumn {
+  name: string;
+}
+
+/** The columns a batch's operations have named so far, by their names at the current point. */
+class BatchColumns {
+  /** Current name (lower case) -> column. */
+  readonly #current = new Map<string, BatchColumn>();
+  /** Names an earlier rename took away (lower case) -> the column that had it. */
+  readonly #former = new Map<string, BatchColumn>();
+
+  /** The column `name` stands for at this point of the batch. */
+  at(name: string): BatchColumn {
+    const key = name.toLowerCase();
+    const known = this.#current.get(key) ?? this.#former.get(key);
+    if (known) return known;
+    const column = { name };
+    this.#current.set(key, column);
+    return column;
+  }
+
+  all(names: readonly string[]): BatchColumn[] {
+    return names.map((name) => this.at(name));
+  }
+
+  rename(column: BatchColumn, to: string): void {
+    this.#current.delete(column.name.toLowerCase());
+    this.#former.set(column.name.toLowerCase(), column);
+    // The new name now means this column, whatever it meant before.
+    this.#former.delete(to.toLowerCase());
+    this.#current.set(to.toLowerCase(), column);
+    column.name = to;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,11 +280,20 @@ function word(token: SqlToken | undefined): string {
   return token?.kind === "word" ? token.text.toUpperCase() : "";
 }
 
+/**
+ * A `--` comment as a block comment: the rebuilt definition is joined onto one line, where a
+ * line comment would swallow everything after it.
+ */
+function asBlockComment(token: SqlToken): SqlToken {
+  if (token.kind !== "comment" || !token.text.startsWith("--")) return token;
+  return { kind: "comment", text: `/* ${token.text.slice(2).trim().replaceAll("*/", "* /")} */` };
+}
+
 function parseCreateTable(table: string, sql: string): {
   items: TableItem[];
   suffix: string;
 } {
-  const tokens = tokenize(sql);
+  const tokens = tokenize(sql).map(asBlockComment);
   const open = tokens.findIndex((token) => token.kind === "punct" && token.text === "(");
   if (open < 0) {
     throw new UnsupportedOperationError(
@@ -285,10 +342,13 @@ function parseColumn(tokens: SqlToken[]): ColumnItem {
   let absorb = 0;
   let inType = true;
   const nextSignificant = (from: number) => rest.slice(from + 1).find(isSignificant);
+  // In `ON DELETE SET NULL` / `SET DEFAULT` the word after SET belongs to the REFERENCES clause.
+  let afterSet = false;
   for (let i = 0; i < rest.length; i++) {
     const token = rest[i];
     const upper = word(token);
-    const starts = depth === 0 && absorb === 0 && COLUMN_CONSTRAINT_STARTS.has(upper) &&
+    const starts = depth === 0 && absorb === 0 && !afterSet &&
+      COLUMN_CONSTRAINT_STARTS.has(upper) &&
       (upper !== "NOT" || word(nextSignificant(i)) === "NULL");
     if (starts) {
       inType = false;
@@ -305,8 +365,8 @@ function parseColumn(tokens: SqlToken[]): ColumnItem {
     if (isSignificant(token) && absorb > 0 && !starts) {
       absorb = token.kind === "punct" && (token.text === "-" || token.text === "+") ? 1 : 0;
     }
-    if (upper === "DEFAULT" && depth === 0) absorb = 1;
-    if (upper === "COLLATE" && depth === 0) absorb = 1;
+    if (starts && (upper === "DEFAULT" || upper === "COLLATE")) absorb = 1;
+    if (isSignificant(token)) afterSet = upper === "SET";
   }
   const parsedSegments = segments.map(toSegment);
   const name = identifierOf(nameToken) ?? nameToken.text;
@@ -349,6 +409,78 @@ function isEnumCheck(segment: Segment, column: string): boolean {
     word(significant[3]) === "IN";
 }
 
+/**
+ * True when SQL text (an index's columns, a constraint) uses column `name`. A name followed by
+ * `(` is a function call, not the column: an index on `lower(name)` does not use a column
+ * `lower`, and dropping that column must not take the index with it.
+ */
+function usesColumn(sql: string, name: string): boolean {
+  const wanted = name.toLowerCase();
+  const tokens = tokenize(sql).filter(isSignificant);
+  return tokens.some((token, i) =>
+    identifierOf(token)?.toLowerCase() === wanted &&
+    !(tokens[i + 1]?.kind === "punct" && tokens[i + 1].text === "(")
+  );
+}
+
+/** True for a table declared `WITHOUT ROWID`: its rows have no rowid to keep. */
+function isWithoutRowid(suffix: string): boolean {
+  const words = tokenize(suffix).filter(isSignificant).map(word);
+  return words.some((w, i) => w === "WITHOUT" && words[i + 1] === "ROWID");
+}
+
+/** The significant words of a column's declared type, upper case, one space apart. */
+function typeWords(column: ColumnItem): string {
+  return tokenize(column.type).filter(isSignificant).map((t) => t.text.toUpperCase()).join(" ");
+}
+
+/**
+ * The column that is the table's rowid alias, if any: by SQLite's rule, a column declared with
+ * the type exactly `INTEGER` that is the whole primary key of a rowid table (except when the
+ * column itself says `PRIMARY KEY DESC`, a quirk SQLite keeps).
+ */
+function rowidAlias(items: readonly TableItem[], suffix: string): ColumnItem | undefined {
+  if (isWithoutRowid(suffix)) return undefined;
+  const columns = items.filter((item): item is ColumnItem => item.kind === "column");
+  for (const column of columns) {
+    const key = column.segments.find((segment) => segment.keyword === "PRIMARY");
+    if (key === undefined) continue;
+    const descending = tokenize(key.text).some((token) => word(token) === "DESC");
+    return typeWords(column) === "INTEGER" && !descending ? column : undefined;
+  }
+  const key = items.find((item): item is ConstraintItem =>
+    item.kind === "constraint" && item.keyword === "PRIMARY"
+  );
+  if (key === undefined) return undefined;
+  const tokens = tokenize(afterFirstParen(key.text)).filter(isSignificant);
+  const close = tokens.findIndex((token) => token.kind === "punct" && token.text === ")");
+  const parts = splitTopLevel(tokens.slice(1, close < 0 ? undefined : close), ",");
+  if (parts.length !== 1 || parts[0].length === 0) return undefined;
+  const name = identifierOf(parts[0][0])?.toLowerCase();
+  const column = columns.find((c) => c.name.toLowerCase() === name);
+  return column !== undefined && typeWords(column) === "INTEGER" ? column : undefined;
+}
+
+/** Types SQLite stores as integers, which the rowid alias can keep by staying `INTEGER`. */
+function isIntegerType(type: ColumnType): boolean {
+  return type.type === "integer" || type.type === "bigint" || type.type === "smallint" ||
+    (type.type === "raw" && type.sql.trim().toUpperCase() === "INTEGER");
+}
+
+/**
+ * A name the rowid answers to in a table with these columns (a column may take `rowid`, and
+ * then `_rowid_` or `oid` still mean the rowid), or undefined when columns take all three.
+ */
+function rowidName(columns: readonly ColumnItem[]): string | undefined {
+  const taken = new Set(columns.map((column) => column.name.toLowerCase()));
+  return ["rowid", "_rowid_", "oid"].find((name) => !taken.has(name));
+}
+
+/** A counter as SQL: SQLite's own text of a number goes back as written, anything else quoted. */
+function sequenceLiteral(seq: string): string {
+  return /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(seq) ? seq : quoteLiteral(seq);
+}
+
 /** The tokens after the first `(`: the part of an index or constraint that names columns. */
 function afterFirstParen(sql: string): string {
   const at = sql.indexOf("(");
@@ -382,7 +514,27 @@ function localPart(item: ConstraintItem): string {
  * ```
  */
 export function planRebuild(table: SqliteTableInfo, operations: readonly Operation[]): string[] {
+  return planTableRebuild(table, operations).statements;
+}
+
+/** A planned rebuild: its statements, and what the caller checks once they ran. */
+export interface RebuildPlan {
+  readonly statements: string[];
+  /** The views the rebuild drops and creates again, in creation order. */
+  readonly views: readonly SqliteSchemaObject[];
+  /** The triggers the rebuild creates again (its own and others that name it), in order. */
+  readonly triggers: readonly SqliteSchemaObject[];
+  /** The columns the batch drops: a recreated view or trigger may still use one. */
+  readonly droppedColumns: readonly string[];
+}
+
+/** {@link planRebuild}, with the views, triggers and dropped columns the caller verifies. */
+export function planTableRebuild(
+  table: SqliteTableInfo,
+  operations: readonly Operation[],
+): RebuildPlan {
   const { items, suffix } = parseCreateTable(table.name, table.sql);
+  const droppedColumns: string[] = [];
   let indexes = [...table.indexes];
   const newIndexes: { name: string; statements: readonly string[] }[] = [];
   const fail = (op: Operation, message: string): never => {
@@ -424,22 +576,21 @@ export function planRebuild(table: SqliteTableInfo, operations: readonly Operati
           fail(op, `Cannot drop column ${table.name}.${op.column}: it is the table's only column`);
         }
         items.splice(items.indexOf(column), 1);
+        droppedColumns.push(column.name);
         // As PostgreSQL does: constraints and indexes that involve the column go with it.
         removeItems((item) =>
           item.kind === "constraint" &&
-          mentionsIdentifier(
+          usesColumn(
             item.keyword === "FOREIGN" ? localPart(item) : afterFirstParen(item.text),
             op.column,
           )
         );
         for (const other of columns()) {
           other.segments = other.segments.filter((s) =>
-            !(s.keyword === "CHECK" && mentionsIdentifier(s.text, op.column))
+            !(s.keyword === "CHECK" && usesColumn(s.text, op.column))
           );
         }
-        indexes = indexes.filter((index) =>
-          !mentionsIdentifier(afterFirstParen(index.sql), op.column)
-        );
+        indexes = indexes.filter((index) => !usesColumn(afterFirstParen(index.sql), op.column));
         break;
       }
       case "alterColumn": {
@@ -453,7 +604,9 @@ export function planRebuild(table: SqliteTableInfo, operations: readonly Operati
         }
         const column = findColumn(op, op.column);
         if (changes.type !== undefined) {
-          column.type = renderSqliteType(changes.type);
+          column.type = rowidAlias(items, suffix) === column
+            ? rowidAliasType(table.name, column.name, changes.type)
+            : renderSqliteType(changes.type);
           column.segments = column.segments.filter((s) => !isEnumCheck(s, column.name));
           const enumCheck = sqliteEnumCheck(column.name, changes.type);
           if (enumCheck) column.segments.push({ keyword: "CHECK", text: `CHECK (${enumCheck})` });
@@ -546,6 +699,16 @@ export function planRebuild(table: SqliteTableInfo, operations: readonly Operati
   const created = `CREATE TABLE ${temp} (${items.map(renderItem).join(", ")})` +
     (suffix ? ` ${suffix}` : "");
   const copied = columns().filter((c) => c.source !== undefined && !c.generated);
+  // A rowid table without an alias column numbers its rows by itself, and the copy would
+  // renumber them; copy the rowid too, for what stores it (FTS content tables, references).
+  const rowidFrom = rowidName(
+    parseCreateTable(table.name, table.sql).items.filter(
+      (item): item is ColumnItem => item.kind === "column",
+    ),
+  );
+  const rowidTo = rowidName(columns());
+  const keepRowid = !isWithoutRowid(suffix) && rowidAlias(items, suffix) === undefined &&
+    rowidFrom !== undefined && rowidTo !== undefined;
 
   // Views naming the table (and views naming those) would stop the rename: drop and recreate.
   // Triggers of the table go with DROP TABLE; triggers elsewhere that name it are dropped too.
@@ -574,9 +737,14 @@ export function planRebuild(table: SqliteTableInfo, operations: readonly Operati
     created,
   ];
   if (copied.length > 0) {
+    const targets = copied.map((c) => c.nameText);
+    const sources = copied.map((c) => c.source);
+    if (keepRowid) {
+      targets.unshift(rowidTo!);
+      sources.unshift(rowidFrom!);
+    }
     statements.push(
-      `INSERT INTO ${temp} (${copied.map((c) => c.nameText).join(", ")}) ` +
-        `SELECT ${copied.map((c) => c.source).join(", ")} FROM ${name}`,
+      `INSERT INTO ${temp} (${targets.join(", ")}) SELECT ${sources.join(", ")} FROM ${name}`,
     );
   }
   statements.push(`DROP TABLE ${name}`, `ALTER TABLE ${temp} RENAME TO ${name}`);
@@ -585,9 +753,9 @@ export function planRebuild(table: SqliteTableInfo, operations: readonly Operati
     // so ids of deleted rows are never handed out again.
     statements.push(
       `DELETE FROM sqlite_sequence WHERE name = ${quoteLiteral(table.name)}`,
-      `INSERT INTO sqlite_sequence (name, seq) VALUES (${
-        quoteLiteral(table.name)
-      }, ${table.autoincrementSeq})`,
+      `INSERT INTO sqlite_sequence (name, seq) VALUES (${quoteLiteral(table.name)}, ${
+        sequenceLiteral(table.autoincrementSeq)
+      })`,
     );
   }
   statements.push(
@@ -596,7 +764,31 @@ export function planRebuild(table: SqliteTableInfo, operations: readonly Operati
     ...views.map((view) => view.sql),
     ...triggers.map((trigger) => trigger.sql),
   );
-  return statements;
+  // A column dropped and added again under its name is there for views and triggers to use.
+  const kept = new Set(columns().map((column) => column.name.toLowerCase()));
+  return {
+    statements,
+    views,
+    triggers,
+    droppedColumns: droppedColumns.filter((column) => !kept.has(column.toLowerCase())),
+  };
+}
+
+/**
+ * The type a new type of the rowid alias column is written as. Only the spelling `INTEGER`
+ * keeps the column the alias (createTable writes autoincrement keys so for the same reason):
+ * as `BIGINT` it would become an ordinary key that new rows leave NULL, and AUTOINCREMENT would
+ * be refused. A type that is not an integer cannot be the alias, so it is refused.
+ */
+function rowidAliasType(table: string, column: string, type: ColumnType): string {
+  if (isIntegerType(type)) return "INTEGER";
+  throw new UnsupportedOperationError(
+    "alterColumn",
+    "sqlite",
+    `Cannot change the type of ${table}.${column} to ${renderSqliteType(type)}: it is the ` +
+      `table's INTEGER PRIMARY KEY, the alias of the rowid, and any other type would make it an ` +
+      `ordinary key column that new rows leave NULL; keep an integer type (written INTEGER)`,
+  );
 }
 
 function constraintItem(keyword: string, name: string | undefined, text: string): ConstraintItem {
