@@ -9,8 +9,11 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { upgrade } from "../lib/migrate.ts";
-import { dialectTest, linearChain, revisionId } from "./support/databases.ts";
+import { dialectTest, linearChain, revisionId, sqlMigration } from "./support/databases.ts";
+import { pgTest } from "./support/pg.ts";
+import { openConnection } from "../lib/db/open.ts";
 import { CLI, runCli, RUNTIMES } from "./support/runtimes.ts";
+import { writeFiles } from "./support/tmp.ts";
 
 const CHAIN_LENGTH = 12;
 
@@ -111,4 +114,190 @@ export async function downgrade({ op }) { await op.dropTable("t2"); }
   assert.deepEqual(await db.versions(), [revisionId(2)]);
   const rows = await db.query<{ n: number }>("SELECT count(*) AS n FROM t1");
   assert.equal(Number(rows[0].n), 2, "the rerun inserted the row once: the killed run left none");
+});
+
+/** A chain whose second migration waits (once) until `release` exists, after writing `marker`. */
+function slowChain(db: { write(files: Record<string, string>): void }, dir: string) {
+  const marker = path.join(dir, "started");
+  const release = path.join(dir, "release");
+  db.write(linearChain(1));
+  db.write({
+    [`2026_01_01_000002_${revisionId(2)}_slow.ts`]: `
+import * as fs from "node:fs";
+export const revision = "${revisionId(2)}";
+export const downRevision = "${revisionId(1)}";
+export async function upgrade({ op }) {
+  await op.execute("INSERT INTO t1 (id, note) VALUES (2, 'half way')");
+  fs.writeFileSync(${JSON.stringify(marker)}, "1");
+  while (!fs.existsSync(${JSON.stringify(release)})) await new Promise((r) => setTimeout(r, 20));
+}
+`,
+  });
+  return { marker, release };
+}
+
+async function waitFor(file: string, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!fs.existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`${what} never happened`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+dialectTest("SIGTERM during a migration: nothing committed, no lockfile left", async (db) => {
+  const { marker } = slowChain(db, db.dir);
+  const deno = RUNTIMES[0].command!;
+  const lockFile = path.join(db.dir, "pg.lock");
+  const args = ["--url", db.url, "--dir", db.migrations, "upgrade"];
+  if (db.dialect === "postgresql") args.unshift("--lock-file", lockFile);
+  const child = new Deno.Command(deno[0], {
+    args: [...deno.slice(1), CLI, ...args],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  await waitFor(marker, "the slow migration");
+  const sqliteLock = `${db.url.slice("sqlite:".length)}.lock`;
+  const held = db.dialect === "sqlite" ? sqliteLock : lockFile;
+  assert.ok(fs.existsSync(held), "the run holds its lockfile");
+  child.kill("SIGTERM");
+  const { code, stderr } = await child.output();
+  assert.equal(code, 143, "exits as SIGTERM would, after its handler ran");
+  assert.match(new TextDecoder().decode(stderr), /SIGTERM, stopped/);
+  assert.ok(!fs.existsSync(held), "the lockfile is gone");
+  assert.deepEqual(
+    await db.versions(),
+    [revisionId(1)],
+    "the interrupted migration did not commit",
+  );
+  const rows = await db.query<{ n: number }>("SELECT count(*) AS n FROM t1");
+  assert.equal(Number(rows[0].n), 1);
+});
+
+Deno.test({
+  name: "[sqlite] two spellings of one database file (a symlink) share one lock",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = fs.mkdtempSync(path.join(Deno.makeTempDirSync(), "spell-"));
+    const real = path.join(dir, "real");
+    fs.mkdirSync(real);
+    const file = path.join(real, "app.db");
+    fs.symlinkSync(file, path.join(dir, "link.db"));
+    const chain = { write: (files: Record<string, string>) => writeFiles(migrations, files) };
+    const migrations = path.join(dir, "migrations", "sqlite");
+    const { marker, release } = slowChain(chain, dir);
+    const first = upgrade("head", { url: `sqlite:${file}`, dir: path.dirname(migrations) });
+    await waitFor(marker, "the slow migration");
+    // The same file through the symlink: must wait for the first run, then find nothing to do.
+    const second = upgrade("head", {
+      url: `sqlite:${path.join(dir, "link.db")}`,
+      dir: path.dirname(migrations),
+      lockTimeoutMs: 30_000,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    fs.writeFileSync(release, "1");
+    const [a, b] = await Promise.all([first, second]);
+    assert.equal(a.steps.length, 2);
+    assert.equal(b.steps.length, 0, "the second run found the database at head");
+    fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+  },
+});
+
+/** A PostgreSQL chain: a migration that sleeps, then a quick one. */
+function sleepingPgChain(root: string, seconds: number): void {
+  writeFiles(path.join(root, "postgresql"), {
+    [`2026_01_01_000001_${revisionId(1)}_slow.sql`]: sqlMigration(
+      revisionId(1),
+      null,
+      `CREATE TABLE t1 (id INTEGER PRIMARY KEY);\nSELECT pg_sleep(${seconds});`,
+    ),
+    [`2026_01_01_000002_${revisionId(2)}_quick.sql`]: sqlMigration(
+      revisionId(2),
+      revisionId(1),
+      "CREATE TABLE t2 (id INTEGER PRIMARY KEY);",
+    ),
+  });
+}
+
+pgTest("the advisory lock outlives the server's idle_session_timeout", async (url) => {
+  const root = Deno.makeTempDirSync({ prefix: "strata-idle-" });
+  try {
+    sleepingPgChain(root, 3);
+    const admin = openConnection(url);
+    const name = new URL(url).pathname.slice(1);
+    await admin.execute(`ALTER DATABASE ${name} SET idle_session_timeout = '1s'`);
+    await admin.close();
+    const first = upgrade("head", { url, dir: root });
+    await new Promise((r) => setTimeout(r, 2000));
+    // Another process, while the lock session has been idle for more than a second.
+    const second = await runCli(RUNTIMES[0], [
+      "--url",
+      url,
+      "--dir",
+      root,
+      "--lock-timeout",
+      "0.3",
+      "upgrade",
+    ]);
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(second.stderr, /PostgreSQL advisory lock/);
+    const result = await first;
+    assert.deepEqual(result.after, [revisionId(2)]);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+pgTest("a lost advisory lock stops the run before the next migration", async (url) => {
+  const root = Deno.makeTempDirSync({ prefix: "strata-lost-" });
+  try {
+    sleepingPgChain(root, 1.5);
+    const run = upgrade("head", { url, dir: root });
+    await new Promise((r) => setTimeout(r, 700));
+    const admin = openConnection(url);
+    await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity " +
+        "WHERE application_name = 'strata (lock)' AND datname = current_database()",
+    );
+    await admin.close();
+    await assert.rejects(run, /Lost the PostgreSQL advisory lock/);
+    const check = openConnection(url);
+    const rows = await check.query<{ version_num: string }>(
+      "SELECT version_num FROM alembic_version",
+    );
+    await check.close();
+    assert.deepEqual(rows.map((r) => r.version_num), [revisionId(1)], "stopped after the first");
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+pgTest("the advisory lock key follows the version table, not the session's schema", async (url) => {
+  const root = Deno.makeTempDirSync({ prefix: "strata-schema-" });
+  try {
+    sleepingPgChain(root, 2.5);
+    const first = upgrade("head", { url, dir: root });
+    await new Promise((r) => setTimeout(r, 800));
+    // New sessions now resolve names in s2 first (as a migration creating a schema named after
+    // the user does): the version table is still the one in public.
+    const admin = openConnection(url);
+    const name = new URL(url).pathname.slice(1);
+    await admin.execute("CREATE SCHEMA s2");
+    await admin.execute(`ALTER DATABASE ${name} SET search_path = s2, public`);
+    await admin.close();
+    const second = await runCli(RUNTIMES[0], [
+      "--url",
+      url,
+      "--dir",
+      root,
+      "--lock-timeout",
+      "0.3",
+      "upgrade",
+    ]);
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(second.stderr, /PostgreSQL advisory lock/);
+    assert.deepEqual((await first).after, [revisionId(2)]);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
