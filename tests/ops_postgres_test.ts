@@ -219,6 +219,63 @@ pgOpsTest(
   },
 );
 
+pgOpsTest(
+  "postgresql concurrently: an INVALID index of the same name on another table is left alone",
+  async (sql) => {
+    await sql`CREATE TABLE a (x integer)`;
+    await sql`CREATE TABLE b (y integer)`;
+    await sql`CREATE INDEX ix_shared ON a (x)`;
+    await sql`UPDATE pg_catalog.pg_index SET indisvalid = false
+    WHERE indexrelid = 'ix_shared'::regclass`;
+    const executor = postgresExecutor(sql, { inTransaction: false });
+    const { op } = createMigrationContext(executor, "ffffffffffff");
+    await assert.rejects(
+      op.createIndex("ix_shared", "b", ["y"], { concurrently: true }),
+      /already exists/,
+    );
+    assert.deepEqual(executor.statements, ["CREATE INDEX CONCURRENTLY ix_shared ON b (y)"]);
+    const left = await sql`SELECT indrelid::regclass::text AS t FROM pg_catalog.pg_index
+    WHERE indexrelid = 'ix_shared'::regclass`;
+    assert.deepEqual(left.map((r) => r.t), ["a"]);
+  },
+);
+
+pgOpsTest(
+  "postgresql bulkInsert and defaults: text with ';' and newlines, Infinity",
+  async (sql) => {
+    await inTransaction(sql, async (executor) => {
+      const { op, t } = createMigrationContext(executor, "abababababab");
+      await op.createTable("note", [
+        { name: "id", type: t.integer(), primaryKey: true },
+        { name: "body", type: t.text() },
+        { name: "score", type: t.raw("double precision"), default: Infinity },
+      ]);
+      await op.bulkInsert("note", [
+        { id: 1, body: "first;\nsecond;\n" },
+        { id: 2, body: "a';\nDROP TABLE note;--" },
+      ]);
+    });
+    const rows = await sql`SELECT id, body, score FROM note ORDER BY id`;
+    assert.deepEqual(rows.map((r) => [r.id, r.body, r.score]), [
+      [1, "first;\nsecond;\n", Infinity],
+      [2, "a';\nDROP TABLE note;--", Infinity],
+    ]);
+  },
+);
+
+pgOpsTest("postgresql identifiers: newer reserved words are quoted", async (sql) => {
+  await inTransaction(sql, async (executor) => {
+    const { op, t } = createMigrationContext(executor, "acacacacacac");
+    await op.createTable("collation", [
+      { name: "concurrently", type: t.integer() },
+      { name: "current_schema", type: t.text() },
+    ]);
+  });
+  const columns = await sql`SELECT column_name FROM information_schema.columns
+  WHERE table_name = 'collation' ORDER BY ordinal_position`;
+  assert.deepEqual(columns.map((c) => c.column_name), ["concurrently", "current_schema"]);
+});
+
 pgOpsTest("postgresql batchAlterTable runs direct ALTERs", async (sql) => {
   await sql`CREATE TABLE flow (id integer PRIMARY KEY, n text, legacy text)`;
   await sql`INSERT INTO flow VALUES (1, '41', 'x')`;

@@ -247,14 +247,20 @@ function enumValueChanges(existing: EnumModel, wanted: EnumModel, warnings: stri
     return [];
   }
   const ops: Operation[] = [];
+  // New values ahead of every existing one go, in order, before the first existing one; the
+  // others after their predecessor, which exists by then (added before them if new).
+  const firstKept = want.findIndex((value) => have.includes(value));
   for (let i = 0; i < want.length; i++) {
     if (have.includes(want[i])) continue;
     ops.push(
-      i > 0
+      i > firstKept
         // IF NOT EXISTS: PostgreSQL cannot remove an enum value, so the downgrade leaves it,
         // and upgrading again after a downgrade must not fail on it.
         ? operation.addEnumValue(wanted.name, want[i], { after: want[i - 1], ifNotExists: true })
-        : operation.addEnumValue(wanted.name, want[i], { before: want[i + 1], ifNotExists: true }),
+        : operation.addEnumValue(wanted.name, want[i], {
+          before: want[firstKept],
+          ifNotExists: true,
+        }),
     );
   }
   return ops;

@@ -328,12 +328,44 @@ export function definitionToModel(
       );
     }
   }
-  return {
+  const model: SchemaModel = {
     dialect,
     tables: sortedByName(tables),
     // SQLite has no enum types: each column carries its own CHECK.
     enums: dialect === "postgresql" ? sortedByName([...enums.values()]) : [],
   };
+  if (dialect === "postgresql") refuseLongNames(model);
+  return model;
+}
+
+/** PostgreSQL's limit on identifiers, in bytes (NAMEDATALEN - 1). */
+const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * PostgreSQL cuts longer names to 63 bytes without an error; the definition would then never
+ * match the database, and the next autogenerate would drop and re-add columns (their data
+ * lost). Refuse them instead.
+ */
+function refuseLongNames(model: SchemaModel): void {
+  const check = (kind: string, name: string | undefined, where = "") => {
+    if (name !== undefined && new TextEncoder().encode(name).length > MAX_IDENTIFIER_BYTES) {
+      throw new SchemaDefinitionError(
+        `Cannot define ${kind} ${name}${where}: PostgreSQL names are at most ` +
+          `${MAX_IDENTIFIER_BYTES} bytes, and it would cut this one short; choose a shorter name`,
+      );
+    }
+  };
+  for (const e of model.enums) check("enum", e.name);
+  for (const table of model.tables) {
+    const on = ` on table ${table.name}`;
+    check("table", table.name);
+    for (const column of table.columns) check("column", column.name, on);
+    check("primary key", table.primaryKey?.name, on);
+    for (const c of table.uniques) check("unique constraint", c.name, on);
+    for (const c of table.checks) check("check constraint", c.name, on);
+    for (const c of table.foreignKeys) check("foreign key", c.name, on);
+    for (const index of table.indexes) check("index", index.name, on);
+  }
 }
 
 function tableToModel(

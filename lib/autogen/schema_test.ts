@@ -63,3 +63,21 @@ Deno.test("a module's default export loads", () => {
   assert.equal(model.tables[0].name, "flow");
   assert.throws(() => definitionToModel({ default: 3 }, "sqlite"), TypeError);
 });
+
+Deno.test("definitionToModel refuses PostgreSQL names longer than 63 bytes", () => {
+  const long = "c".repeat(64);
+  const definition: SchemaFunction = ({ t, table }) => ({
+    tables: [table("p", { columns: [{ name: long, type: t.integer(), unique: true }] })],
+  });
+  assert.throws(
+    () => definitionToModel(definition, "postgresql"),
+    (e: unknown) => e instanceof SchemaDefinitionError && /at most 63 bytes/.test(e.message),
+  );
+  // SQLite has no such limit.
+  assert.equal(definitionToModel(definition, "sqlite").tables[0].columns[0].name, long);
+  // 63 bytes of two-byte characters is fewer characters.
+  const accented: SchemaFunction = ({ t, table }) => ({
+    tables: [table("p", { columns: [{ name: "é".repeat(32), type: t.integer() }] })],
+  });
+  assert.throws(() => definitionToModel(accented, "postgresql"), SchemaDefinitionError);
+});

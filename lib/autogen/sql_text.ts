@@ -129,7 +129,14 @@ export function reflectedDefault(text: string | null | undefined): DefaultValue 
   const tokens = tokenize(trimmed).filter(isSignificant);
   const castAt = tokens.findIndex((token, i) => token.text === ":" && tokens[i + 1]?.text === ":");
   const value = castAt >= 0 ? tokens.slice(0, castAt) : tokens;
-  if (value.length === 1 && value[0].kind === "string") {
+  // Only a literal with at most a cast to a type is a value: `'INV-'::text || nextval(...)` and
+  // `'2020-01-01'::date + 30` are expressions, kept whole.
+  const castTo = castAt >= 0 ? tokens.slice(castAt + 2) : [];
+  const onlyAType = castTo.every((token) =>
+    token.kind === "word" || token.kind === "quoted" || token.kind === "number" ||
+    ["(", ")", ",", "[", "]", "."].includes(token.text)
+  );
+  if (value.length === 1 && value[0].kind === "string" && onlyAType) {
     const literal = value[0].text.slice(1, -1).replaceAll("''", "'");
     // A cast to another type than text (e.g. '{}'::jsonb) means the same as the literal.
     return literal;

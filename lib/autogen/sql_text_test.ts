@@ -27,4 +27,14 @@ Deno.test("reflectedDefault: literals become values, the rest stays SQL", () => 
   assert.equal(reflectedDefault("NULL"), undefined);
   assert.equal(reflectedDefault(null), undefined);
   assert.deepEqual(reflectedDefault("(CURRENT_TIMESTAMP)"), { raw: "CURRENT_TIMESTAMP" });
+  assert.equal(reflectedDefault("'active'::character varying"), "active");
+  assert.equal(reflectedDefault("'{}'::text[]"), "{}");
+  // A literal that only starts an expression is not the value.
+  assert.deepEqual(
+    reflectedDefault("('INV-'::text || nextval('inv_seq'::regclass)::text)"),
+    { raw: "'INV-'::text || nextval('inv_seq'::regclass)::text" },
+  );
+  assert.deepEqual(reflectedDefault("('2020-01-01'::date + 30)"), {
+    raw: "'2020-01-01'::date + 30",
+  });
 });

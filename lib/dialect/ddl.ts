@@ -54,7 +54,10 @@ export function renderDefault(value: DefaultValue, literals: LiteralStyle): stri
   if (value === null) return "NULL";
   if (typeof value === "object") return value.raw;
   if (typeof value === "boolean") return value ? literals.true : literals.false;
-  if (typeof value === "number") return String(value);
+  // Infinity and NaN are not numerals in SQL; PostgreSQL reads them from quoted text.
+  if (typeof value === "number") {
+    return Number.isFinite(value) ? String(value) : quoteLiteral(String(value));
+  }
   return quoteLiteral(value);
 }
 
@@ -193,13 +196,16 @@ export function renderBulkInsert(
       values.push(`(${keys.map((key) => renderLiteral(row[key], literals)).join(", ")})`);
       i++;
     }
-    statements.push(
-      keys.length === 0
-        ? values.map(() => `INSERT INTO ${quoteIdent(table)} DEFAULT VALUES`).join(";\n")
-        : `INSERT INTO ${quoteIdent(table)} (${columnList(keys)}) VALUES ${values.join(", ")}`,
-    );
+    // Statements stay apart as array items: values may hold any text, `;` and newlines too.
+    if (keys.length === 0) {
+      for (const _ of values) statements.push(`INSERT INTO ${quoteIdent(table)} DEFAULT VALUES`);
+    } else {
+      statements.push(
+        `INSERT INTO ${quoteIdent(table)} (${columnList(keys)}) VALUES ${values.join(", ")}`,
+      );
+    }
   }
-  return statements.flatMap((statement) => statement.split(";\n"));
+  return statements;
 }
 
 /**

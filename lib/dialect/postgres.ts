@@ -88,6 +88,15 @@ export function renderPostgresColumn(column: ColumnDef, inlinePrimaryKey: boolea
 }
 
 /** PostgreSQL collation names are case-sensitive identifiers: always quote (once). */
+/** Names of pg_catalog types (and their aliases) that a type of the user's cannot shadow. */
+const BUILT_IN_TYPES = new Set(
+  ("bigint bigserial bit bool boolean box bpchar bytea char character cidr circle date decimal " +
+    "float4 float8 inet int int2 int4 int8 integer interval json jsonb jsonpath line lseg macaddr " +
+    "macaddr8 money name numeric oid path point polygon real record regclass serial serial2 " +
+    "serial4 serial8 smallint smallserial text time timestamp timestamptz timetz tsquery " +
+    "tsvector uuid varbit varchar xid xml").split(" "),
+);
+
 function quoteCollation(name: string): string {
   return name.startsWith('"') ? name : `"${name.replaceAll('"', '""')}"`;
 }
@@ -183,6 +192,15 @@ export function renderPostgresOperation(op: Operation): Rendered {
         }`,
       );
     case "createEnum":
+      if (BUILT_IN_TYPES.has(op.name.toLowerCase())) {
+        // The type would be created, but every use of the name would resolve to pg_catalog's.
+        throw new UnsupportedOperationError(
+          "createEnum",
+          "postgresql",
+          `Cannot create enum ${op.name}: PostgreSQL resolves that name to its built-in type ` +
+            "first, so columns typed with it would silently get the built-in type; choose another name",
+        );
+      }
       return statements(
         `CREATE TYPE ${quoteIdent(op.name)} AS ENUM (${op.values.map(quoteLiteral).join(", ")})`,
       );
@@ -233,11 +251,14 @@ async function applyPostgresOperation(op: Operation, executor: Executor): Promis
     case "createIndex":
       if (op.options.concurrently) {
         refuseInTransaction(op, `create index ${op.name} concurrently`, executor);
+        // Only a leftover of this very index: same name, on the same table (an index of that
+        // name on another table is someone else's, and creating ours will say so).
         const invalid = await executor.query(
           "SELECT c.relname FROM pg_catalog.pg_index i " +
             "JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid " +
-            "WHERE c.relname = $1 AND NOT i.indisvalid AND pg_catalog.pg_table_is_visible(c.oid)",
-          [op.name],
+            "WHERE c.relname = $1 AND NOT i.indisvalid AND pg_catalog.pg_table_is_visible(c.oid) " +
+            "AND i.indrelid = to_regclass($2)",
+          [op.name, quoteIdent(op.table)],
         );
         if (invalid.length > 0) {
           executor.comment(`dropping INVALID index ${op.name} left by an interrupted build`);

@@ -575,3 +575,35 @@ Deno.test("splitBatchRenames: each name is read at its point, through later rena
     o.dropColumn("t", "e"),
   ]);
 });
+
+Deno.test("render postgresql: an enum named like a built-in type is refused", () => {
+  for (const name of ["json", "Time", "int"]) {
+    assert.throws(
+      () => renderOperation(o.createEnum(name, ["a"]), getDialect("postgresql")),
+      (e: unknown) => e instanceof UnsupportedOperationError && /built-in type/.test(e.message),
+    );
+  }
+  assert.equal(
+    renderOperation(o.createEnum("mood", ["a"]), getDialect("postgresql")).statements[0],
+    "CREATE TYPE mood AS ENUM ('a')",
+  );
+});
+
+Deno.test("render: defaults of Infinity and NaN are quoted", () => {
+  const table = o.createTable("m", [{
+    name: "x",
+    type: createTypeBuilder().float(),
+    default: Infinity,
+  }]);
+  assert.match(
+    renderOperation(table, getDialect("postgresql")).statements[0],
+    /DEFAULT 'Infinity'/,
+  );
+});
+
+Deno.test("render: bulkInsert keeps text with ';' and newlines in one statement", () => {
+  const insert = o.bulkInsert("t", [{ a: "x;\ny" }, { a: "z" }]);
+  assert.deepEqual(renderOperation(insert, getDialect("sqlite")).statements, [
+    "INSERT INTO t (a) VALUES ('x;\ny'), ('z')",
+  ]);
+});
