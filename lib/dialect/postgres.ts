@@ -129,6 +129,11 @@ export function renderPostgresOperation(op: Operation): Rendered {
       const c = op.changes;
       const column = `ALTER COLUMN ${quoteIdent(op.column)}`;
       const actions: string[] = [];
+      // A new type with a new default: the old default goes first, or PostgreSQL tries to cast
+      // it to the new type (and fails for, say, text to an enum).
+      if (c.type !== undefined && c.default !== undefined && c.default !== null) {
+        actions.push(`${column} DROP DEFAULT`);
+      }
       if (c.type !== undefined) {
         actions.push(
           `${column} TYPE ${renderPostgresType(c.type)}${c.using ? ` USING ${c.using}` : ""}`,

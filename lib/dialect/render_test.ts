@@ -170,8 +170,8 @@ const CASES: readonly Case[] = [
     }),
     sqlite: UNSUPPORTED,
     postgresql: [
-      "ALTER TABLE flow ALTER COLUMN n TYPE BIGINT USING n::bigint, ALTER COLUMN n SET NOT NULL, " +
-      "ALTER COLUMN n SET DEFAULT 1",
+      "ALTER TABLE flow ALTER COLUMN n DROP DEFAULT, ALTER COLUMN n TYPE BIGINT USING n::bigint, " +
+      "ALTER COLUMN n SET NOT NULL, ALTER COLUMN n SET DEFAULT 1",
       "ALTER TABLE flow RENAME COLUMN n TO count",
     ],
   },
