@@ -293,3 +293,82 @@ dialectTest("a non-transactional migration that fails is logged as partial", asy
   await assert.rejects(upgrade("head", { ...options, onEvent: next.onEvent }));
   assert.match(next.warnings().join("\n"), new RegExp(`${R(2)} was left partly applied`));
 });
+
+dialectTest("a transactional migration may not end its own transaction", async (db) => {
+  db.write({
+    ...linearChain(1),
+    [`2026_01_01_000002_${R(2)}_commits.sql`]: sqlMigration(
+      R(2),
+      R(1),
+      "CREATE TABLE t2 (id INTEGER PRIMARY KEY);\nCOMMIT;\nCREATE TABLE t3 (id INTEGER);",
+    ),
+  });
+  const options = { url: db.url, dir: db.migrations };
+  await assert.rejects(
+    upgrade("head", options),
+    (e: unknown) =>
+      e instanceof MigrationError && /cannot end or begin its own transaction/.test(e.message) &&
+      e.statement === "COMMIT",
+  );
+  assert.deepEqual(await db.versions(), [R(1)]);
+  assert.deepEqual(await tableNames(db), ["t1"], "nothing of the refused migration ran");
+
+  // The same from a TypeScript migration; a savepoint is fine.
+  fs.rmSync(path.join(db.migrations, db.dialect, `2026_01_01_000002_${R(2)}_commits.sql`));
+  db.write({
+    [`2026_01_01_000002_${R(2)}_commits.ts`]: `export const revision = "${R(2)}";
+export const downRevision = "${R(1)}";
+export async function upgrade({ op }) {
+  await op.execute("SAVEPOINT s1");
+  await op.execute("CREATE TABLE t2 (id INTEGER PRIMARY KEY)");
+  await op.execute("RELEASE s1");
+  await op.execute("ROLLBACK");
+}
+`,
+  });
+  await assert.rejects(
+    upgrade("head", options),
+    /cannot end or begin its own transaction/,
+  );
+  assert.deepEqual(await db.versions(), [R(1)]);
+  assert.deepEqual(await tableNames(db), ["t1"], "rolled back, t2 included");
+});
+
+dialectTest("a TypeScript migration that forgets an await commits nothing", async (db) => {
+  db.write({
+    ...linearChain(1),
+    [`2026_01_01_000002_${R(2)}_no_await.ts`]: `export const revision = "${R(2)}";
+export const downRevision = "${R(1)}";
+export async function upgrade({ op }) {
+  await op.execute("CREATE TABLE t2 (id INTEGER PRIMARY KEY)");
+  op.execute("INSERT INTO missing_table VALUES (1)");
+}
+`,
+  });
+  await assert.rejects(upgrade("head", { url: db.url, dir: db.migrations }), /missing_table/);
+  assert.deepEqual(await db.versions(), [R(1)]);
+  assert.deepEqual(await tableNames(db), ["t1"]);
+});
+
+dialectTest(
+  "an error thrown by a TypeScript migration does not blame its last statement",
+  async (db) => {
+    db.write({
+      ...linearChain(1),
+      [`2026_01_01_000002_${R(2)}_throws.ts`]: `export const revision = "${R(2)}";
+export const downRevision = "${R(1)}";
+export async function upgrade({ op }) {
+  await op.execute("INSERT INTO t1 (id, note) VALUES (5, 'fine')");
+  throw new Error("the data is not what this migration expects");
+}
+`,
+    });
+    const error = await upgrade("head", { url: db.url, dir: db.migrations }).then(
+      () => assert.fail("should fail"),
+      (e) => e,
+    );
+    assert.ok(error instanceof MigrationError);
+    assert.match(error.message, /the data is not what this migration expects/);
+    assert.equal(error.statement ?? null, null, "no statement failed");
+  },
+);

@@ -34,7 +34,10 @@ export class UrlError extends Error {
 /** Parse a database URL. Throws {@link UrlError} for an unsupported scheme. */
 export function parseDatabaseUrl(url: string): DatabaseTarget {
   const trimmed = url.trim();
-  if (/^postgres(ql)?:\/\//i.test(trimmed)) return { dialect: "postgresql", url: trimmed };
+  if (/^postgres(ql)?:\/\//i.test(trimmed)) {
+    rememberSecret(trimmed);
+    return { dialect: "postgresql", url: trimmed };
+  }
   if (/^sqlite:/i.test(trimmed)) {
     let rest = trimmed.slice("sqlite:".length);
     if (rest === ":memory:" || rest === "//:memory:") {
@@ -70,11 +73,37 @@ export function dialectOfUrl(url: string): DialectName {
   return parseDatabaseUrl(url).dialect;
 }
 
-/** Replace the password of every URL in a text with `***`. */
+/** Passwords seen in the URLs this process was given, masked wherever they appear. */
+const secrets = new Set<string>();
+
+/**
+ * Remember the password of a URL, so that {@link redactUrl} masks it even where it appears
+ * outside a URL (a driver's error message echoing part of one).
+ */
+export function rememberSecret(url: string): void {
+  const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:(.*)@/i.exec(url.trim());
+  const password = match?.[1];
+  if (password && password.length >= 3) {
+    secrets.add(password);
+    try {
+      secrets.add(decodeURIComponent(password));
+    } catch {
+      // Not percent-encoded.
+    }
+  }
+}
+
+/**
+ * Replace the password of every URL in a text with `***`. A password may hold `@`, `/` or
+ * blanks, so it runs to the last `@` of the line before another URL starts: better a little
+ * too much hidden than a password shown.
+ */
 export function redactUrl(text: string): string {
-  return text
+  let out = text
     // scheme://user:password@host
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):([^@\s/]*)@/gi, "$1:***@")
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):((?:(?!:\/\/)[^\n])*)@/gi, "$1:***@")
     // ?password=... or &password=...
     .replace(/([?&]password=)[^&\s]*/gi, "$1***");
+  for (const secret of secrets) out = out.replaceAll(secret, "***");
+  return out;
 }

@@ -40,8 +40,24 @@ Deno.test("redactUrl hides passwords wherever they appear in a text", () => {
     ["connect postgres://a:b@h/d failed", "connect postgres://a:***@h/d failed"],
     ["postgres://h/db?password=x&user=y", "postgres://h/db?password=***&user=y"],
     ["sqlite:./strata.db", "sqlite:./strata.db"],
+    // Passwords holding `@`, `/` or a blank: hidden up to the last `@`.
+    ["postgresql://postgres:TOP@s3cret@127.0.0.1/db", "postgresql://postgres:***@127.0.0.1/db"],
+    ["error: postgres://u:TOP/s3cret@h/d x", "error: postgres://u:***@h/d x"],
+    ["postgres://u:TOP s3cret@h/d", "postgres://u:***@h/d"],
+    [
+      "mysql://root:pw@db/app: unsupported (use postgresql://user@host/db)",
+      "mysql://root:***@db/app: unsupported (use postgresql://user@host/db)",
+    ],
   ];
   for (const [input, expected] of cases) assert.equal(redactUrl(input), expected);
+});
+
+Deno.test("redactUrl masks a known password wherever it appears", () => {
+  parseDatabaseUrl("postgresql://app:Sw0rdfish!@db.internal/prod");
+  assert.equal(
+    redactUrl("Invalid URL: 'Sw0rdfish!@db.internal' (from the driver)"),
+    "Invalid URL: '***@db.internal' (from the driver)",
+  );
 });
 
 Deno.test("toSqliteParams rewrites $n outside quoted text only", () => {

@@ -28,9 +28,17 @@ import { getDialect } from "../dialect/dialect.ts";
  * await context.op.addColumn("flow", { name: "labels", type: context.t.json() });
  * ```
  */
-export function createMigrationContext(executor: Executor, revision: string): MigrationContext {
+export function createMigrationContext(
+  executor: Executor,
+  revision: string,
+  options: {
+    /** Sees every promise handed to the migration (the runner counts unfinished ones). */
+    track?: <T>(promise: Promise<T>) => Promise<T>;
+  } = {},
+): MigrationContext {
   const dialect = getDialect(executor.dialect);
-  const apply = (op: Operation) => dialect.applyOperation(op, executor);
+  const track = options.track ?? (<T>(promise: Promise<T>) => promise);
+  const apply = (op: Operation) => track(dialect.applyOperation(op, executor));
   const op: Operations = {
     createTable: (table, columns, options) => apply(operation.createTable(table, columns, options)),
     dropTable: (table, options) => apply(operation.dropTable(table, options)),
@@ -57,7 +65,7 @@ export function createMigrationContext(executor: Executor, revision: string): Mi
   return Object.freeze({
     op: Object.freeze(op),
     t: createTypeBuilder(),
-    sql: createSqlHelper(executor),
+    sql: createSqlHelper(executor, track),
     dialect: executor.dialect,
     revision,
     dryRun: executor.dryRun,
@@ -100,13 +108,16 @@ export function collectBatch(table: string, build: (batch: BatchOperations) => v
  * const rows = await sql`SELECT id FROM flow WHERE name = ${name}`;
  * ```
  */
-export function createSqlHelper(executor: Executor): SqlHelper {
+export function createSqlHelper(
+  executor: Executor,
+  track: <T>(promise: Promise<T>) => Promise<T> = (promise) => promise,
+): SqlHelper {
   const tagged = <T extends Row = Row>(strings: TemplateStringsArray, ...values: unknown[]) => {
     let text = strings[0];
     for (let i = 1; i < strings.length; i++) text += `$${i}${strings[i]}`;
-    return executor.query<T>(text, values);
+    return track(executor.query<T>(text, values));
   };
   const unsafe = <T extends Row = Row>(text: string, params?: readonly unknown[]) =>
-    executor.query<T>(text, params ?? []);
+    track(executor.query<T>(text, params ?? []));
   return Object.assign(tagged, { unsafe }) as SqlHelper;
 }

@@ -249,6 +249,10 @@ class LiveExecutor implements Executor {
   /** The statement being run, for error messages. */
   current: { sql: string; line: number | null } | null = null;
   #pending: string[] = [];
+  /** Checks each statement a TypeScript migration sends before it goes out. */
+  guard: ((statement: string) => void) | null = null;
+  /** Calls not finished yet (see {@link InFlightCalls}). */
+  readonly calls = new InFlightCalls();
   constructor(
     private readonly connection: Connection,
     readonly inTransaction: boolean,
@@ -272,22 +276,28 @@ class LiveExecutor implements Executor {
     await this.#batch(pending.length > 0 ? [...pending, ...statements] : statements);
   }
   async run(statement: string, params: readonly unknown[] = [], line: number | null = null) {
+    this.guard?.(statement);
     if (this.#pending.length > 0) {
       if (params.length === 0) return await this.flush([{ sql: statement, line }]);
       await this.flush();
     }
     await this.tracker?.before([statement]);
     this.current = { sql: statement, line };
-    return await this.connection.execute(statement, params);
+    await this.connection.execute(statement, params);
+    // Done: an error thrown later (by a TypeScript migration) is not this statement's.
+    this.current = null;
   }
   async query<T extends Row = Row>(
     statement: string,
     params: readonly unknown[] = [],
   ): Promise<T[]> {
+    this.guard?.(statement);
     await this.flush();
     await this.tracker?.before([statement]);
     this.current = { sql: statement, line: null };
-    return await this.connection.query<T>(statement, params);
+    const rows = await this.connection.query<T>(statement, params);
+    this.current = null;
+    return rows;
   }
   comment(): void {}
   async #batch(batch: readonly SqlStatement[]): Promise<void> {
@@ -301,6 +311,7 @@ class LiveExecutor implements Executor {
       if (index !== null && batch[index]) this.current = batch[index];
       throw error;
     }
+    this.current = null;
   }
 }
 
@@ -359,11 +370,37 @@ function oneLine(sql: string): string {
   return flat.length > 200 ? `${flat.slice(0, 197)}...` : flat;
 }
 
+/**
+ * Statements that end (or start) the transaction a transactional migration runs in: after
+ * one, the rest of the migration and its version change would no longer be one unit. Savepoints
+ * (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) keep it open and are allowed.
+ */
+const ENDS_TRANSACTION =
+  /^(?:\s|--[^\n]*\n|\/\*[^]*?\*\/)*(?:begin|start\s+transaction|commit|end|abort|rollback(?!\s+(?:transaction\s+|work\s+)?to\b)|prepare\s+transaction)\b/i;
+
+/** Refuse a statement that would end a transactional migration's transaction. */
+function refuseTransactionControl(step: PlanStep, sql: string, line: number | null): void {
+  if (!ENDS_TRANSACTION.test(sql)) return;
+  throw new MigrationError(step, {
+    reason: "a transactional migration cannot end or begin its own transaction: strata runs it " +
+      "in one with its version change; remove the statement, or make the migration " +
+      'non-transactional (export const transactional = false, or "-- migrate:up transaction:false")',
+    statement: sql,
+    line,
+  });
+}
+
 async function runStepBody(
   step: PlanStep,
   body: MigrationStep,
   executor: LiveExecutor | DryRunExecutor,
 ): Promise<void> {
+  if (body.kind === "sql" && body.transactional) {
+    // Before anything runs: the database stays as it was.
+    for (const statement of body.statements) {
+      refuseTransactionControl(step, statement.sql, statement.line);
+    }
+  }
   if (body.kind === "sql") {
     if (
       executor instanceof LiveExecutor && body.transactional &&
@@ -378,7 +415,58 @@ async function runStepBody(
     }
     return;
   }
-  await body.run(createMigrationContext(executor, step.revision.revision));
+  if (executor instanceof LiveExecutor && body.transactional) {
+    executor.guard = (sql) => refuseTransactionControl(step, sql, null);
+  }
+  if (executor instanceof LiveExecutor) executor.calls.clear();
+  try {
+    await body.run(
+      createMigrationContext(executor, step.revision.revision, {
+        track: executor instanceof LiveExecutor
+          ? (promise) => executor.calls.track(promise)
+          : undefined,
+      }),
+    );
+  } finally {
+    if (executor instanceof LiveExecutor) executor.guard = null;
+  }
+  if (executor instanceof LiveExecutor) await executor.calls.settled(step);
+}
+
+/**
+ * The database calls of a TypeScript migration still running: one that forgets an `await`
+ * must not commit before its statement ran, nor hide its failure.
+ */
+class InFlightCalls {
+  readonly #calls = new Set<Promise<unknown>>();
+  #failure: { error: unknown } | null = null;
+  clear(): void {
+    this.#calls.clear();
+    this.#failure = null;
+  }
+  track<T>(promise: Promise<T>): Promise<T> {
+    this.#calls.add(promise);
+    promise.then(
+      () => this.#calls.delete(promise),
+      (error) => {
+        this.#calls.delete(promise);
+        this.#failure ??= { error };
+      },
+    );
+    return promise;
+  }
+  /** After the migration's function returned: wait for stragglers; fail if there were any. */
+  async settled(step: PlanStep): Promise<void> {
+    const unfinished = this.#calls.size;
+    await Promise.allSettled([...this.#calls]);
+    if (this.#failure) throw this.#failure.error;
+    if (unfinished > 0) {
+      throw new MigrationError(step, {
+        reason: `${unfinished} database call(s) were still running when its function returned ` +
+          "(a missing await?); nothing was committed",
+      });
+    }
+  }
 }
 
 function bodyOf(step: PlanStep): MigrationStep {
