@@ -128,8 +128,25 @@ interface Prepared {
   readonly versionTable: string;
 }
 
+/** An option the library cannot work with (exit code 2 on the command line). */
+export class OptionError extends Error {
+  /** Reports a bad option value. */
+  constructor(message: string) {
+    super(message);
+    this.name = "OptionError";
+  }
+}
+
 async function prepare(options: DatabaseOptions): Promise<Prepared> {
   const url = options.url ?? DEFAULT_URL;
+  if (options.versionTable?.includes(".")) {
+    // Taken as one name, it would create a table literally named "schema.table" and never
+    // find the one Alembic keeps in that schema.
+    throw new OptionError(
+      `Cannot use version table ${options.versionTable}: schema-qualified version tables are ` +
+        "not supported; give the table name, with the schema first on the search path",
+    );
+  }
   const target = parseDatabaseUrl(url);
   const location = locateProject({ dir: options.dir });
   const chain = await loadProjectChain(location, target.dialect);
@@ -150,16 +167,42 @@ async function prepare(options: DatabaseOptions): Promise<Prepared> {
   };
 }
 
+/** How long one connection attempt may take without `--wait` (a server that never answers). */
+const CONNECT_ATTEMPT_MS = 10_000;
+
 async function connectWithWait(url: string, options: DatabaseOptions): Promise<Connection> {
   const deadline = Date.now() + (options.waitTimeoutMs ?? 0);
   let delay = 100;
   for (;;) {
     const connection = openConnection(url);
+    // Each attempt ends by the deadline: something that is not a PostgreSQL server can keep
+    // the driver reconnecting for ever.
+    const limit = options.waitTimeoutMs
+      ? Math.max(1_000, deadline - Date.now())
+      : CONNECT_ATTEMPT_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await connection.execute("SELECT 1");
+      await Promise.race([
+        connection.execute("SELECT 1"),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `Cannot connect to ${redactUrl(url)}: no answer within ${limit / 1000} s ` +
+                    "(is a database server listening there?)",
+                ),
+              ),
+            limit,
+          );
+        }),
+      ]);
+      clearTimeout(timer);
       return connection;
     } catch (error) {
-      await connection.close().catch(() => {});
+      clearTimeout(timer);
+      // Closing a connection that never opened can itself hang: do not wait long for it.
+      await Promise.race([connection.close().catch(() => {}), sleep(1_000)]);
       if (!options.waitTimeoutMs || Date.now() >= deadline) throw error;
       await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
       delay = Math.min(delay * 2, 2_000);
@@ -280,7 +323,7 @@ function runContext(
   };
 }
 
-/** Warn about what the log shows (after {@link ensureBookkeeping}: the log table exists). */
+/** Warn about what the log shows (nothing when there is no log table yet). */
 async function warnAboutHistory(
   connection: Connection,
   prepared: Prepared,
@@ -288,7 +331,7 @@ async function warnAboutHistory(
   options: DatabaseOptions,
 ): Promise<void> {
   const warn = (message: string) => options.onEvent?.({ type: "warning", message });
-  for (const problem of await logProblems(connection, prepared.chain, heads)) warn(problem);
+  for (const problem of await findLogProblems(connection, prepared.chain, heads)) warn(problem);
 }
 
 /**
@@ -314,10 +357,16 @@ async function logProblems(
   // only one row per revision, and only the outcomes that can be a problem, come back).
   // Descending order puts NULLs where ascending order puts them last, on both dialects.
   const rows = await connection.query<
-    { revision: string; outcome: string; checksum: string | null; detail: string | null }
+    {
+      revision: string;
+      direction: string;
+      outcome: string;
+      checksum: string | null;
+      detail: string | null;
+    }
   >(
-    `SELECT revision, outcome, checksum, detail FROM (
-       SELECT revision, outcome, checksum, detail, ROW_NUMBER() OVER (
+    `SELECT revision, direction, outcome, checksum, detail FROM (
+       SELECT revision, direction, outcome, checksum, detail, ROW_NUMBER() OVER (
          PARTITION BY revision ORDER BY started_at DESC, finished_at DESC) AS latest
          FROM ${LOG_TABLE} WHERE direction <> 'stamp') AS log
       WHERE latest = 1 AND outcome IN ('partial', 'applied')`,
@@ -327,10 +376,17 @@ async function logProblems(
   const applied = appliedSet(chain, heads);
   const problems: string[] = [];
   for (const [revision, row] of latest) {
-    if (row.outcome === "partial" && !applied.has(revision)) {
+    if (row.outcome === "partial" && row.direction !== "down" && !applied.has(revision)) {
       problems.push(
         `${revision} was left partly applied by an earlier run (${row.detail ?? "no detail"}); ` +
           "it will run again from its first statement",
+      );
+    }
+    if (row.outcome === "partial" && row.direction === "down" && applied.has(revision)) {
+      problems.push(
+        `${revision} was left partly unapplied by an earlier downgrade (${
+          row.detail ?? "no detail"
+        }); the database is between it and its down revision`,
       );
     }
     const known = chain.graph.get(revision);
@@ -384,11 +440,12 @@ async function migrate(
   }
   try {
     return await withLocks(prepared, connection, options, async (verifyLocks) => {
-      await ensureBookkeeping(connection, prepared.versionTable);
-      // The version table exists now: read it without asking.
-      const before = await selectVersions(connection, prepared.versionTable);
-      await warnAboutHistory(connection, prepared, before, options);
+      // Plan before creating anything: a bad target or an unknown current revision must leave
+      // the database as it was, bookkeeping tables included.
+      const before = await readVersions(connection, prepared.versionTable);
       const steps = planner(prepared.chain, before, target);
+      if (steps.length > 0) await ensureBookkeeping(connection, prepared.versionTable);
+      await warnAboutHistory(connection, prepared, before, options);
       const context = runContext(prepared, connection, options, command, verifyLocks);
       const results = await executePlan(context, steps, null);
       return resultOf(prepared, {
@@ -582,11 +639,11 @@ export async function stamp(
   const connection = await connectWithWait(prepared.url, options);
   try {
     return await withLocks(prepared, connection, options, async (verifyLocks) => {
-      await ensureBookkeeping(connection, prepared.versionTable);
       const before = await readVersions(connection, prepared.versionTable);
       const change = planStamp(prepared.chain.graph, before, target, {
         purge: options.purge ?? false,
       });
+      await ensureBookkeeping(connection, prepared.versionTable);
       const context = runContext(prepared, connection, options, command);
       await verifyLocks();
       await connection.execute(getDialect(prepared.target.dialect).beginStatement);

@@ -372,3 +372,93 @@ export async function upgrade({ op }) {
     assert.equal(error.statement ?? null, null, "no statement failed");
   },
 );
+
+dialectTest("bad input leaves the database as it was, bookkeeping tables included", async (db) => {
+  db.write(linearChain(2));
+  const options = { url: db.url, dir: db.migrations };
+  await assert.rejects(upgrade("zzzz9999", options), RevisionError);
+  await assert.rejects(stamp("zzzz9999", options), RevisionError);
+  assert.deepEqual(await tableNames(db), [], "no version or log table was created");
+});
+
+dialectTest("a downgrade through a file without a down section changes nothing", async (db) => {
+  db.write({
+    [`2026_01_01_000001_${R(1)}_first.sql`]: sqlMigration(
+      R(1),
+      null,
+      "CREATE TABLE t1 (id INTEGER);",
+    ),
+    ...linearChain(2, 2),
+  });
+  const options = { url: db.url, dir: db.migrations };
+  await upgrade("head", options);
+  const error = await downgrade("base", options).then(() => assert.fail("should fail"), (e) => e);
+  assert.ok(error instanceof MigrationError);
+  assert.match(error.message, /has no downgrade/);
+  assert.deepEqual(error.results.map((r) => r.status), ["not run", "not run", "failed"]);
+  assert.deepEqual(await db.versions(), [R(3)], "not one step was taken");
+});
+
+dialectTest(
+  "a partly applied non-transactional downgrade is reported on the next run",
+  async (db) => {
+    db.write({
+      ...linearChain(1),
+      [`2026_01_01_000002_${R(2)}_two.sql`]: sqlMigration(
+        R(2),
+        R(1),
+        "CREATE TABLE t2 (id INTEGER);\nCREATE TABLE t3 (id INTEGER);",
+        "DROP TABLE t2;\nDROP TABLE t3_typo;",
+        { transactional: false },
+      ),
+    });
+    const options = { url: db.url, dir: db.migrations };
+    await upgrade("head", options);
+    await assert.rejects(downgrade("-1", options), MigrationError);
+    const warnings: string[] = [];
+    await upgrade("head", {
+      ...options,
+      onEvent: (e) => {
+        if (e.type === "warning") warnings.push(e.message);
+      },
+    });
+    assert.match(warnings.join("\n"), new RegExp(`${R(2)} was left partly unapplied`));
+  },
+);
+
+Deno.test("a version table with a schema prefix is refused, not created under that name", async () => {
+  await assert.rejects(
+    current({ url: "sqlite::memory:", versionTable: "app.alembic_version", dir: "/nonexistent" }),
+    /schema-qualified version tables are not supported/,
+  );
+});
+
+Deno.test({
+  name: "a server that is not PostgreSQL fails within the wait timeout",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    (async () => {
+      for await (const conn of listener) {
+        await conn.write(new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\n\r\n")).catch(
+          () => {},
+        );
+        conn.close();
+      }
+    })();
+    try {
+      const dir = Deno.makeTempDirSync();
+      Deno.mkdirSync(`${dir}/postgresql`);
+      const started = Date.now();
+      await assert.rejects(
+        current({ url: `postgresql://u:pw@127.0.0.1:${port}/db`, dir, waitTimeoutMs: 1500 }),
+        /no answer within|Cannot connect|ECONNRESET|closed/i,
+      );
+      assert.ok(Date.now() - started < 8000, `took ${Date.now() - started} ms`);
+    } finally {
+      listener.close();
+    }
+  },
+});

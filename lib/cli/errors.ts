@@ -13,6 +13,7 @@ import { MigrationError } from "../runner/runner.ts";
 import { LockTimeoutError } from "../runner/lock.ts";
 import { MigrationFileError } from "../revision/script.ts";
 import { RevisionError } from "../revision/graph.ts";
+import { OptionError } from "../migrate.ts";
 
 /** Ends a command with an exit code after it printed its own report. */
 export class ExitCode extends Error {
@@ -36,7 +37,7 @@ export function exitCodeOf(error: unknown): number {
   // The files are fine; the database is at a revision they do not know.
   if (error instanceof RevisionError && error.kind === "unknown-current") return 1;
   if (
-    error instanceof UsageError || error instanceof UrlError ||
+    error instanceof UsageError || error instanceof UrlError || error instanceof OptionError ||
     error instanceof MigrationFileError || error instanceof RevisionError
   ) return 2;
   return 1;

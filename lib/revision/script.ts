@@ -214,6 +214,9 @@ function parseFilenameFor(path: string): ParsedFilename | null {
   }
 }
 
+/** The longest revision ID the version table holds (`version_num VARCHAR(32)`). */
+const MAX_REVISION_LENGTH = 32;
+
 /** The empty list, shared: most revisions have no labels, no dependencies, no warnings. */
 const NONE: readonly string[] = Object.freeze([]);
 
@@ -375,6 +378,14 @@ function parseSqlText(text: string, path: string): Revision {
     throw new MigrationFileError(
       path,
       `revision '${revision}' must be letters, digits and underscores`,
+      header.get("revision")!.line,
+    );
+  }
+  if (revision.length > MAX_REVISION_LENGTH) {
+    throw new MigrationFileError(
+      path,
+      `revision '${revision}' is longer than ${MAX_REVISION_LENGTH} characters, the size of ` +
+        "the version table's column (Alembic's VARCHAR(32))",
       header.get("revision")!.line,
     );
   }
@@ -623,6 +634,13 @@ function revisionFromExports(
   const revision = exports.revision;
   if (typeof revision !== "string" || revision === "") {
     throw new MigrationFileError(path, "missing 'export const revision = \"<id>\"'");
+  }
+  if (revision.length > MAX_REVISION_LENGTH) {
+    throw new MigrationFileError(
+      path,
+      `revision '${revision}' is longer than ${MAX_REVISION_LENGTH} characters, the size of ` +
+        "the version table's column (Alembic's VARCHAR(32))",
+    );
   }
   if (!("downRevision" in exports)) {
     // A typo here would silently make a second base, so absence is an error, not `null`.

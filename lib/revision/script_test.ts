@@ -327,3 +327,21 @@ Deno.test("checksumText: SHA-256 hex, line endings normalised", async () => {
   equal(await checksumText(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   equal(await checksumText("a\r\nb\rc"), await checksumText("a\nb\nc"));
 });
+
+Deno.test("a revision ID longer than the version column (32) is refused when loading", async () => {
+  const long = "a".repeat(33);
+  await rejects(
+    parseSqlMigration(
+      `-- revision: ${long}\n-- down_revision: none\n-- migrate:up\nSELECT 1;\n`,
+      "x.sql",
+    ),
+    /longer than 32 characters/,
+  );
+  let thrown: unknown;
+  try {
+    revisionFromModule({ revision: long, downRevision: null, upgrade() {} }, "x.ts", "");
+  } catch (error) {
+    thrown = error;
+  }
+  match(String(thrown), /longer than 32 characters/);
+});

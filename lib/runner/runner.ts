@@ -469,16 +469,21 @@ class InFlightCalls {
   }
 }
 
-function bodyOf(step: PlanStep): MigrationStep {
+/** The error for a step whose file has nothing to run in its direction, or null. */
+function missingBody(step: PlanStep): MigrationError | null {
   const body = step.direction === "up" ? step.revision.upgrade : step.revision.downgrade;
-  if (!body) {
-    throw new MigrationError(step, {
-      reason: step.revision.upgrade.kind === "sql"
-        ? `it has no downgrade (add a '-- migrate:down' section to ${step.revision.filename})`
-        : `it has no downgrade (export a downgrade function from ${step.revision.filename})`,
-    });
-  }
-  return body;
+  if (body) return null;
+  return new MigrationError(step, {
+    reason: step.revision.upgrade.kind === "sql"
+      ? `it has no downgrade (add a '-- migrate:down' section to ${step.revision.filename})`
+      : `it has no downgrade (export a downgrade function from ${step.revision.filename})`,
+  });
+}
+
+function bodyOf(step: PlanStep): MigrationStep {
+  const missing = missingBody(step);
+  if (missing) throw missing;
+  return (step.direction === "up" ? step.revision.upgrade : step.revision.downgrade)!;
 }
 
 function describeFailure(error: unknown): string {
@@ -518,6 +523,16 @@ export async function executePlan(
   const results: StepResult[] = [];
   const session = sessionDialect(context.dialect);
   const print = (text: string) => context.onEvent?.({ type: "sql", text });
+  // A step with nothing to run (a downgrade of a file without one) fails the plan before the
+  // first step: the database is not left half way down.
+  for (const [i, step] of steps.entries()) {
+    const failure = missingBody(step);
+    if (!failure) continue;
+    failure.results = steps.map((s, j) =>
+      j === i ? resultOf(s, "failed", 0, failure.message) : resultOf(s, "not run", 0)
+    );
+    throw failure;
+  }
   let restore: (() => Promise<void>) | null = null;
   if (!context.dryRun && context.connection && steps.length > 0) {
     restore = await session.prepareRun(context.connection);
