@@ -337,11 +337,8 @@ Deno.test("a revision ID longer than the version column (32) is refused when loa
     ),
     /longer than 32 characters/,
   );
-  let thrown: unknown;
-  try {
-    revisionFromModule({ revision: long, downRevision: null, upgrade() {} }, "x.ts", "");
-  } catch (error) {
-    thrown = error;
-  }
-  match(String(thrown), /longer than 32 characters/);
+  await rejects(
+    revisionFromModule({ revision: long, downRevision: null, upgrade() {} }, "x.ts", ""),
+    /longer than 32 characters/,
+  );
 });
