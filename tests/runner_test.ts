@@ -462,3 +462,20 @@ Deno.test({
     }
   },
 });
+
+dialectTest("a migration that changes the version table itself is rolled back", async (db) => {
+  db.write({
+    ...linearChain(1),
+    [`2026_01_01_000002_${R(2)}_meddles.sql`]: sqlMigration(
+      R(2),
+      R(1),
+      "CREATE TABLE t2 (id INTEGER);\nDELETE FROM alembic_version;",
+    ),
+  });
+  await assert.rejects(
+    upgrade("head", { url: db.url, dir: db.migrations }),
+    /changed the version table alembic_version itself/,
+  );
+  assert.deepEqual(await db.versions(), [R(1)]);
+  assert.deepEqual(await tableNames(db), ["t1"]);
+});

@@ -717,6 +717,7 @@ async function liveStep(context: RunContext, step: PlanStep, connection: Connect
       await runStepBody(step, body, executor);
       const violations = await newViolations();
       if (violations.length > 0) throw violationError(step, violations, true);
+      await checkVersionRows(context, step, body, executor);
     } catch (error) {
       const failure = error instanceof MigrationError ? error : fail(error, true);
       await connection.execute(logStatement(context, {
@@ -751,6 +752,7 @@ async function liveStep(context: RunContext, step: PlanStep, connection: Connect
       const violations = await newViolations();
       if (violations.length > 0) throw violationError(step, violations, false);
     }
+    await checkVersionRows(context, step, body, executor);
     await executor.flush(own([
       ...bookkeepingStatements(context, step, startedAt, new Date()),
       "COMMIT",
@@ -759,6 +761,39 @@ async function liveStep(context: RunContext, step: PlanStep, connection: Connect
     await connection.execute("ROLLBACK").catch(() => {});
     throw error instanceof MigrationError ? error : fail(error, false);
   }
+}
+
+/**
+ * Before the version change of a migration that may have touched the version table (a
+ * TypeScript one, or SQL naming the table): the rows the step replaces must be there and the
+ * rows it adds must not, or the version change would silently do nothing (Alembic raises
+ * "expected to match one row" here). Other migrations cannot have touched it: no query.
+ */
+async function checkVersionRows(
+  context: RunContext,
+  step: PlanStep,
+  body: MigrationStep,
+  executor: LiveExecutor,
+): Promise<void> {
+  const table = context.versionTable.toLowerCase();
+  const mayTouch = body.kind === "function" ||
+    body.statements.some((s) => s.sql.toLowerCase().includes(table));
+  if (!mayTouch) return;
+  const rows = new Set(
+    (await executor.query<{ version_num: string }>(
+      `SELECT version_num FROM ${quoteIdent(context.versionTable)}`,
+    )).map((r) => r.version_num),
+  );
+  const missing = step.removeVersions.filter((v) => !rows.has(v));
+  const present = step.addVersions.filter((v) => rows.has(v));
+  if (missing.length === 0 && present.length === 0) return;
+  throw new MigrationError(step, {
+    reason: `it changed the version table ${context.versionTable} itself (${
+      missing.length > 0
+        ? `rows ${missing.join(", ")} are gone`
+        : `rows ${present.join(", ")} are there already`
+    }); a migration must leave it to strata`,
+  });
 }
 
 /** Record a stamp in the log (inside the caller's transaction). */
