@@ -219,6 +219,21 @@ function sleepingPgChain(root: string, seconds: number): void {
   });
 }
 
+/** Another process upgrading the same database must time out on the advisory lock. */
+async function assertAnotherRunWaits(url: string, root: string): Promise<void> {
+  const second = await runCli(RUNTIMES[0], [
+    "--url",
+    url,
+    "--dir",
+    root,
+    "--lock-timeout",
+    "0.3",
+    "upgrade",
+  ]);
+  assert.equal(second.code, 1, second.stderr);
+  assert.match(second.stderr, /PostgreSQL advisory lock/);
+}
+
 pgTest("the advisory lock outlives the server's idle_session_timeout", async (url) => {
   const root = Deno.makeTempDirSync({ prefix: "strata-idle-" });
   try {
@@ -230,17 +245,7 @@ pgTest("the advisory lock outlives the server's idle_session_timeout", async (ur
     const first = upgrade("head", { url, dir: root });
     await new Promise((r) => setTimeout(r, 2000));
     // Another process, while the lock session has been idle for more than a second.
-    const second = await runCli(RUNTIMES[0], [
-      "--url",
-      url,
-      "--dir",
-      root,
-      "--lock-timeout",
-      "0.3",
-      "upgrade",
-    ]);
-    assert.equal(second.code, 1, second.stderr);
-    assert.match(second.stderr, /PostgreSQL advisory lock/);
+    await assertAnotherRunWaits(url, root);
     const result = await first;
     assert.deepEqual(result.after, [revisionId(2)]);
   } finally {
@@ -285,17 +290,7 @@ pgTest("the advisory lock key follows the version table, not the session's schem
     await admin.execute("CREATE SCHEMA s2");
     await admin.execute(`ALTER DATABASE ${name} SET search_path = s2, public`);
     await admin.close();
-    const second = await runCli(RUNTIMES[0], [
-      "--url",
-      url,
-      "--dir",
-      root,
-      "--lock-timeout",
-      "0.3",
-      "upgrade",
-    ]);
-    assert.equal(second.code, 1, second.stderr);
-    assert.match(second.stderr, /PostgreSQL advisory lock/);
+    await assertAnotherRunWaits(url, root);
     assert.deepEqual((await first).after, [revisionId(2)]);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
