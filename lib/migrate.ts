@@ -114,6 +114,8 @@ export interface CurrentResult {
     readonly message: string;
     readonly path: string;
   }[];
+  /** True when the SQLite file does not exist (it is not created by asking). */
+  readonly missing?: boolean;
 }
 
 /** The default version table, as Alembic names it. */
@@ -704,6 +706,17 @@ function revisionsOf(chain: Chain, ids: readonly string[]): Revision[] {
 /** The database's current revisions. Unknown revisions are an error. */
 export async function current(options: DatabaseOptions = {}): Promise<CurrentResult> {
   const prepared = await prepare(options);
+  const target = prepared.target;
+  if (target.dialect === "sqlite" && !target.memory && !fs.existsSync(target.path)) {
+    // Opening it would create it: a mistyped path would look like a new database at base.
+    return {
+      dialect: "sqlite",
+      url: redactUrl(prepared.url),
+      chain: prepared.chain.dir,
+      revisions: [],
+      missing: true,
+    };
+  }
   const connection = await connectWithWait(prepared.url, options);
   try {
     const rows = await readVersions(connection, prepared.versionTable);

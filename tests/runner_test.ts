@@ -479,3 +479,13 @@ dialectTest("a migration that changes the version table itself is rolled back", 
   assert.deepEqual(await db.versions(), [R(1)]);
   assert.deepEqual(await tableNames(db), ["t1"]);
 });
+
+Deno.test("current on a SQLite path with no file says so and creates nothing", async () => {
+  const dir = Deno.makeTempDirSync();
+  const file = path.join(dir, "typo.db");
+  const result = await current({ url: `sqlite:${file}`, dir });
+  assert.equal(result.missing, true);
+  assert.deepEqual(result.revisions, []);
+  assert.ok(!fs.existsSync(file), "no file was created");
+  fs.rmSync(dir, { recursive: true });
+});

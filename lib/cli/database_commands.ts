@@ -186,7 +186,8 @@ export function registerDatabaseCommands(program: Command, output: () => Output)
         out.json(result);
         return;
       }
-      if (result.revisions.length === 0) out.result(`(base: no revision) ${result.url}`);
+      if (result.missing) out.result(`(base: no revision; no database file yet) ${result.url}`);
+      else if (result.revisions.length === 0) out.result(`(base: no revision) ${result.url}`);
       for (const r of result.revisions) {
         out.result(`${r.revision}${r.isHead ? " (head)" : ""}`);
         if (opts.verbose) out.result(`  ${r.path}\n  ${r.message}`);
