@@ -14,6 +14,7 @@ import { registerRevisionCommands } from "./lib/cli/revision_commands.ts";
 import { registerSchemaCommands } from "./lib/cli/schema_commands.ts";
 import { registerCheckCommands } from "./lib/cli/check_commands.ts";
 import { ExitCode, exitCodeOf, formatError } from "./lib/cli/errors.ts";
+import { MigrationError } from "./lib/runner/runner.ts";
 import { versionLine } from "./lib/version.ts";
 import { args, exit, setExitCode, writeErr, writeOut } from "./lib/runtime.ts";
 import { releaseHeldLockfiles } from "./lib/runner/lock.ts";
@@ -86,8 +87,14 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 2;
     }
     const output = new Output(outputOptions(program.opts<GlobalFlags>()));
+    const code = exitCodeOf(error);
     output.error(formatError(error));
-    return exitCodeOf(error);
+    if (output.options.json) {
+      // Machines reading stdout get a document for failures too.
+      const results = error instanceof MigrationError ? error.results : undefined;
+      output.json({ ok: false, exitCode: code, error: formatError(error), results });
+    }
+    return code;
   }
 }
 
