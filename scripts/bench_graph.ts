@@ -95,9 +95,10 @@ async function measure(n: number, runs: number): Promise<GraphBenchResult> {
 }
 
 /**
- * Time loading and resolving 1,000- and 10,000-revision chains: the best of several runs after
- * a warm-up (the median is reported too; best-of-N is the figure least disturbed by whatever
- * else the machine runs). The last entry compares the two against the bar.
+ * Time loading and resolving 1,000- and 10,000-revision chains over several runs after a
+ * warm-up: the median and the best run of each (`deno task bench` judges the medians, as every
+ * other bar; the best runs of a few milliseconds swing with the garbage collector). The last
+ * entry compares the best runs against the bar, for running this file on its own.
  */
 export async function benchGraph(): Promise<
   (GraphBenchResult | { name: string; ms: number; ratio: number; pass: boolean })[]
