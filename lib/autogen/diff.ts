@@ -658,7 +658,14 @@ function canonicalType(type: ColumnType, dialect: DialectName): ColumnType {
 
 /** The key two types are compared by (see the module note). */
 export function typeKey(type: ColumnType, dialect: DialectName): string {
-  const canonical = canonicalType(type, dialect);
+  let canonical = canonicalType(type, dialect);
+  // PostgreSQL stores numeric(p) as numeric(p,0): one type, two spellings.
+  if (
+    dialect === "postgresql" && canonical.type === "numeric" && canonical.scale === 0 &&
+    canonical.precision !== undefined
+  ) {
+    canonical = { type: "numeric", precision: canonical.precision };
+  }
   if (canonical.type === "enum") {
     return dialect === "sqlite"
       ? `enum(${canonical.values.join("\u0000")})`
