@@ -42,23 +42,6 @@ export const TARGETS: Readonly<Record<string, string>> = {
 /** Where binaries go. */
 export const DIST = path.join(ROOT, "dist");
 
-/** What the binary is built from: the part of the tree that the sources hash covers. */
-const SOURCE_ROOTS = [
-  "cli.ts",
-  "mod.ts",
-  "lib",
-  "migrations",
-  "MIGRATION-NOTES.md",
-  "schema.ts",
-  "templates",
-  "package.json",
-  "bun.lock",
-  "deno.json",
-  "deno.lock",
-  "scripts/compile.ts",
-  "scripts/bun.ts",
-];
-
 /** Files of the binary's sources that the staging copy needs. */
 const STAGED = [
   "cli.ts",
@@ -68,6 +51,17 @@ const STAGED = [
   "MIGRATION-NOTES.md",
   "schema.ts",
   "templates",
+];
+
+/** What the binary is built from: the staged sources, the lockfiles and this build script. */
+const SOURCE_ROOTS = [
+  ...STAGED,
+  "package.json",
+  "bun.lock",
+  "deno.json",
+  "deno.lock",
+  "scripts/compile.ts",
+  "scripts/bun.ts",
 ];
 
 /** The binary's file name for a target. */

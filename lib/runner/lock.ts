@@ -225,12 +225,13 @@ export async function acquireLockfile(
   file: string,
   options: { command: string; timeoutMs: number; onWarning?: (message: string) => void },
 ): Promise<Lock> {
+  const started = processStart(pid());
   const me: LockHolder = {
     pid: pid(),
     host: hostname(),
     command: options.command,
     startedAt: new Date().toISOString(),
-    ...(processStart(pid()) ? { processStart: processStart(pid())! } : {}),
+    ...(started ? { processStart: started } : {}),
   };
   const text = JSON.stringify(me) + "\n";
   const deadline = Date.now() + options.timeoutMs;

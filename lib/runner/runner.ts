@@ -418,7 +418,6 @@ async function runStepBody(
   if (executor instanceof LiveExecutor && body.transactional) {
     executor.guard = (sql) => refuseTransactionControl(step, sql, null);
   }
-  if (executor instanceof LiveExecutor) executor.calls.clear();
   try {
     await body.run(
       createMigrationContext(executor, step.revision.revision, {
@@ -440,10 +439,6 @@ async function runStepBody(
 class InFlightCalls {
   readonly #calls = new Set<Promise<unknown>>();
   #failure: { error: unknown } | null = null;
-  clear(): void {
-    this.#calls.clear();
-    this.#failure = null;
-  }
   track<T>(promise: Promise<T>): Promise<T> {
     this.#calls.add(promise);
     promise.then(
