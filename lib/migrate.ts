@@ -76,6 +76,12 @@ function resultOf(
 export interface MigrateOptions extends DatabaseOptions {
   /** Dry run: print the SQL instead of running it. */
   readonly sql?: boolean;
+  /**
+   * PostgreSQL: wait for the disk at every migration's commit. By default only the run's last
+   * commit waits (the others use `synchronous_commit = off`), and it makes the earlier ones
+   * durable with it; a failed run flushes them before it returns.
+   */
+  readonly flushEachCommit?: boolean;
 }
 
 /** What a command did. */
@@ -247,15 +253,23 @@ function canonicalPath(file: string): string {
   }
 }
 
+/** The run's locks as the runner checks them. */
+interface HeldLocks {
+  /** Throws when a lock is no longer held (before each migration). */
+  verify(): Promise<void>;
+  /** A statement that fails when a lock is no longer held, for inside a transaction. */
+  readonly guard: string | null;
+}
+
 /**
- * Take the locks, run `fn` with a check that they are still held (for before each migration),
- * and release them whatever happens.
+ * Take the locks, run `fn` with the means to check that they are still held, and release them
+ * whatever happens.
  */
 async function withLocks<T>(
   prepared: Prepared,
   connection: Connection,
   options: DatabaseOptions,
-  fn: (verifyLocks: () => Promise<void>) => Promise<T>,
+  fn: (held: HeldLocks) => Promise<T>,
   lockSession: Connection | null = null,
 ): Promise<T> {
   const locks: Lock[] = [];
@@ -294,8 +308,11 @@ async function withLocks<T>(
         }),
       );
     }
-    return await fn(async () => {
-      for (const lock of locks) await lock.verify?.();
+    return await fn({
+      verify: async () => {
+        for (const lock of locks) await lock.verify?.();
+      },
+      guard: locks.find((lock) => lock.guard)?.guard ?? null,
     });
   } finally {
     for (const lock of locks.reverse()) await lock.release().catch(() => {});
@@ -308,10 +325,11 @@ function runContext(
   connection: Connection | null,
   options: MigrateOptions,
   command: string,
-  verifyLocks?: () => Promise<void>,
+  held?: HeldLocks,
 ): RunContext {
   return {
-    beforeStep: verifyLocks,
+    beforeStep: held?.verify,
+    commitGuard: held?.guard,
     dialect: prepared.target.dialect,
     connection,
     versionTable: prepared.versionTable,
@@ -320,6 +338,7 @@ function runContext(
       statementTimeoutMs: options.statementTimeoutMs,
       lockTimeoutMs: options.lockWaitTimeoutMs,
     },
+    flushEachCommit: options.flushEachCommit ?? false,
     command: options.command ?? command,
     onEvent: options.onEvent,
   };
@@ -441,14 +460,14 @@ async function migrate(
     throw error;
   }
   try {
-    return await withLocks(prepared, connection, options, async (verifyLocks) => {
+    return await withLocks(prepared, connection, options, async (held) => {
       // Plan before creating anything: a bad target or an unknown current revision must leave
       // the database as it was, bookkeeping tables included.
       const before = await readVersions(connection, prepared.versionTable);
       const steps = planner(prepared.chain, before, target);
       if (steps.length > 0) await ensureBookkeeping(connection, prepared.versionTable);
       await warnAboutHistory(connection, prepared, before, options);
-      const context = runContext(prepared, connection, options, command, verifyLocks);
+      const context = runContext(prepared, connection, options, command, held);
       const results = await executePlan(context, steps, null);
       return resultOf(prepared, {
         url: connection.displayUrl,
@@ -640,14 +659,14 @@ export async function stamp(
   }
   const connection = await connectWithWait(prepared.url, options);
   try {
-    return await withLocks(prepared, connection, options, async (verifyLocks) => {
+    return await withLocks(prepared, connection, options, async (held) => {
       const before = await readVersions(connection, prepared.versionTable);
       const change = planStamp(prepared.chain.graph, before, target, {
         purge: options.purge ?? false,
       });
       await ensureBookkeeping(connection, prepared.versionTable);
       const context = runContext(prepared, connection, options, command);
-      await verifyLocks();
+      await held.verify();
       await connection.execute(getDialect(prepared.target.dialect).beginStatement);
       try {
         for (const s of stampStatements(prepared, change, options.purge ?? false)) {
@@ -655,6 +674,14 @@ export async function stamp(
         }
         for (const s of stampLogStatements(context, revisionsOf(prepared.chain, change.add))) {
           await connection.execute(s);
+        }
+        if (held.guard) {
+          await connection.execute(held.guard).catch((error) => {
+            throw new Error(
+              "lost the PostgreSQL advisory lock (the server ended the session holding it); " +
+                `not committed (${error instanceof Error ? error.message : String(error)})`,
+            );
+          });
         }
         await connection.execute("COMMIT");
       } catch (error) {

@@ -126,14 +126,20 @@ export function writeAlembicProject(root: string, count: number): string {
  * The same chain as one script for `sqlite3` or `psql -f`: the version table, then per
  * migration a transaction holding its statements and the version-table change.
  */
-export function shellScript(dialect: BenchDialect, count: number): string {
+export function shellScript(
+  dialect: BenchDialect,
+  count: number,
+  options: { deferFlush?: boolean } = {},
+): string {
   const begin = dialect === "sqlite" ? "BEGIN IMMEDIATE;" : "BEGIN;";
   const lines = [
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, " +
     "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));",
   ];
   for (let i = 1; i <= count; i++) {
-    lines.push(begin, ...benchStatements(i).map((s) => `${s};`));
+    lines.push(begin);
+    if (options.deferFlush && i < count) lines.push("SET LOCAL synchronous_commit = off;");
+    lines.push(...benchStatements(i).map((s) => `${s};`));
     lines.push(
       i === 1
         ? `INSERT INTO alembic_version (version_num) VALUES ('${benchRevision(i)}');`

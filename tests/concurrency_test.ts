@@ -253,29 +253,36 @@ pgTest("the advisory lock outlives the server's idle_session_timeout", async (ur
   }
 });
 
-pgTest("a lost advisory lock stops the run before the next migration", async (url) => {
-  const root = Deno.makeTempDirSync({ prefix: "strata-lost-" });
-  try {
-    sleepingPgChain(root, 1.5);
-    const run = upgrade("head", { url, dir: root });
-    await new Promise((r) => setTimeout(r, 700));
-    const admin = openConnection(url);
-    await admin.query(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity " +
-        "WHERE application_name = 'strata (lock)' AND datname = current_database()",
-    );
-    await admin.close();
-    await assert.rejects(run, /Lost the PostgreSQL advisory lock/);
-    const check = openConnection(url);
-    const rows = await check.query<{ version_num: string }>(
-      "SELECT version_num FROM alembic_version",
-    );
-    await check.close();
-    assert.deepEqual(rows.map((r) => r.version_num), [revisionId(1)], "stopped after the first");
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+pgTest(
+  "a lost advisory lock stops the run: the migration under way does not commit",
+  async (url) => {
+    const root = Deno.makeTempDirSync({ prefix: "strata-lost-" });
+    try {
+      sleepingPgChain(root, 1.5);
+      const run = upgrade("head", { url, dir: root });
+      await new Promise((r) => setTimeout(r, 700));
+      const admin = openConnection(url);
+      await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity " +
+          "WHERE application_name = 'strata (lock)' AND datname = current_database()",
+      );
+      await admin.close();
+      await assert.rejects(run, /lost the PostgreSQL advisory lock.*not committed/);
+      const check = openConnection(url);
+      const rows = await check.query<{ version_num: string }>(
+        "SELECT version_num FROM alembic_version",
+      );
+      const log = await check.query("SELECT revision FROM strata_log");
+      await check.close();
+      // The lock went while the first migration slept: its commit was refused in its own
+      // transaction, so it left nothing (version row, log row) and the second never started.
+      assert.deepEqual(rows, [], "the first migration was not committed");
+      assert.deepEqual(log, []);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  },
+);
 
 pgTest("the advisory lock key follows the version table, not the session's schema", async (url) => {
   const root = Deno.makeTempDirSync({ prefix: "strata-schema-" });

@@ -49,6 +49,7 @@ export function databaseOptions(
       waitTimeout?: string;
       statementTimeout?: string;
       lockWaitTimeout?: string;
+      flushEachCommit?: boolean;
     }
   >();
   return {
@@ -63,6 +64,7 @@ export function databaseOptions(
       : undefined,
     statementTimeoutMs: seconds(flags.statementTimeout, "--statement-timeout"),
     lockWaitTimeoutMs: seconds(flags.lockWaitTimeout, "--lock-wait-timeout"),
+    flushEachCommit: flags.flushEachCommit ?? false,
     command: label,
     onEvent: (event: RunEvent) => onEvent(event, output),
   };
@@ -107,7 +109,11 @@ function addMigrationOptions(command: Command): Command {
     .option("--wait", "wait for the database to accept connections (see --wait-timeout)")
     .option("--wait-timeout <seconds>", "how long --wait waits (default 30)")
     .option("--statement-timeout <seconds>", "PostgreSQL statement_timeout per migration")
-    .option("--lock-wait-timeout <seconds>", "PostgreSQL lock_timeout per migration");
+    .option("--lock-wait-timeout <seconds>", "PostgreSQL lock_timeout per migration")
+    .option(
+      "--flush-each-commit",
+      "PostgreSQL: wait for the disk at every migration's commit, not only at the run's last",
+    );
 }
 
 function summary(result: MigrateResult, verb: string, elapsedMs: number, output: Output): void {

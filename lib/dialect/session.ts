@@ -17,6 +17,25 @@ export interface MigrationTimeouts {
   readonly lockTimeoutMs?: number;
 }
 
+/**
+ * SQL for a log row's finish time (ISO 8601, on the clock of its start time) and duration in
+ * ms, measured by the server from the start of the row's transaction to the row's insert.
+ */
+export type ElapsedSql = (startedAtIso: string) => { finishedAt: string; durationMs: string };
+
+/** How one migration's transaction is set up. */
+export interface TransactionOptions {
+  /**
+   * A later commit of the same run will wait for the disk, so this one need not (PostgreSQL:
+   * `synchronous_commit = off` for the transaction). The write-ahead log is sequential: the
+   * later synchronous commit flushes this one's records with its own, so when the run reports
+   * success every migration is on disk. Until then a crash of the server's machine can lose
+   * the last few deferred migrations, each whole (version row, log row and DDL together),
+   * never part of one. A run that fails after deferred commits flushes them before it ends.
+   */
+  readonly deferFlush?: boolean;
+}
+
 /** See {@link SessionDialect.foreignKeyTracker}. */
 export interface ForeignKeyTracker {
   /** Called with statements about to run, before they run. */
@@ -33,8 +52,19 @@ export interface ForeignKeyTracker {
 export interface SessionDialect {
   /** True when the table exists in the connection's current schema. */
   tableExists(connection: Connection, table: string): Promise<boolean>;
-  /** Statements run right after `BEGIN` to set per-transaction timeouts. */
-  transactionSettings(timeouts: MigrationTimeouts): string[];
+  /**
+   * Whether a migration's commit can leave the wait for the disk to a later commit of the same
+   * run ({@link TransactionOptions.deferFlush}).
+   */
+  readonly defersFlush: boolean;
+  /**
+   * Where the server can measure a migration's duration inside its transaction, so its log
+   * row can be sent with its statements in one round trip; absent elsewhere (SQLite, in the
+   * same process, runs them one by one anyway).
+   */
+  readonly elapsed?: ElapsedSql;
+  /** Statements run right after `BEGIN`: per-transaction timeouts, a deferred flush. */
+  transactionSettings(timeouts: MigrationTimeouts, options?: TransactionOptions): string[];
   /** What {@link prepareRun} sends, and its restore, as a dry run prints them. */
   readonly runStatements: { readonly before: readonly string[]; readonly after: readonly string[] };
   /** Prepare the session for a run; the returned function restores it (always called). */
@@ -60,6 +90,9 @@ const sqliteSession: SessionDialect = {
     );
     return rows.length > 0;
   },
+  // Rollback-journal commits cannot be deferred without risking a corrupt file; WAL
+  // databases are left in the mode their owner chose.
+  defersFlush: false,
   transactionSettings: () => [],
   foreignKeyTracker: (connection) => new SqliteForeignKeyTracker(connection),
   runStatements: { before: ["PRAGMA foreign_keys=OFF"], after: ["PRAGMA foreign_keys=ON"] },
@@ -149,8 +182,16 @@ const postgresSession: SessionDialect = {
     );
     return rows[0]?.found === true;
   },
-  transactionSettings(timeouts) {
+  defersFlush: true,
+  // now() is the transaction's start; the client's start time keeps the log on one clock.
+  elapsed: (started) => ({
+    finishedAt: `to_char((${quoteLiteral(started)}::timestamptz + (clock_timestamp() - now())) ` +
+      `AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
+    durationMs: "round(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer",
+  }),
+  transactionSettings(timeouts, options = {}) {
     const out: string[] = [];
+    if (options.deferFlush) out.push("SET LOCAL synchronous_commit = off");
     if (timeouts.statementTimeoutMs) {
       out.push(`SET LOCAL statement_timeout = ${interval(timeouts.statementTimeoutMs)}`);
     }

@@ -65,8 +65,14 @@ export interface LockHolder {
 /** A held lock; `release` is idempotent. */
 export interface Lock {
   release(): Promise<void>;
-  /** Throws when the lock has been lost (a PostgreSQL lock session the server ended). */
+  /** Throws when the lock has been lost (a lockfile another process took as stale). */
   verify?(): Promise<void>;
+  /**
+   * A statement for the run's own connection that fails when the lock has been lost (a
+   * PostgreSQL lock session the server ended): sent inside each migration's transaction, it
+   * costs no round trip, and a migration commits only while the lock is held.
+   */
+  readonly guard?: string;
 }
 
 const mutexTails = new Map<string, Promise<void>>();
@@ -334,11 +340,15 @@ export async function acquireAdvisoryLock(
   const deadline = Date.now() + options.timeoutMs;
   let delay = 25;
   let announced = false;
+  let pid: number;
   for (;;) {
-    const [{ locked }] = await session.query<{ locked: boolean }>(
-      `SELECT pg_try_advisory_lock(${key}) AS locked`,
+    const [row] = await session.query<{ locked: boolean; pid: number }>(
+      `SELECT pg_try_advisory_lock(${key}) AS locked, pg_backend_pid() AS pid`,
     );
-    if (locked) break;
+    if (row.locked) {
+      pid = Number(row.pid);
+      break;
+    }
     const holder = await describeAdvisoryHolder(session, key);
     if (Date.now() >= deadline) {
       throw new LockTimeoutError("the PostgreSQL advisory lock", holder, options.timeoutMs);
@@ -357,19 +367,12 @@ export async function acquireAdvisoryLock(
       released = true;
       await session.query(`SELECT pg_advisory_unlock(${key})`);
     },
-    verify: async () => {
-      // A session the server ended reconnects without the lock: ask whether this one holds it.
-      const [{ held }] = await session.query<{ held: boolean }>(
-        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted " +
-          `AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = ${key}) AS held`,
-      );
-      if (!held) {
-        throw new Error(
-          "Lost the PostgreSQL advisory lock: the server ended its session (idle timeout, " +
-            "pg_terminate_backend, a dropped connection); stopping before another migration",
-        );
-      }
-    },
+    // The session that took the lock still holds it; a session the server ended (and the
+    // driver reconnected) has another pid and no lock. current_setting() of a setting that
+    // does not exist raises the error; it is evaluated only when the lock is gone.
+    guard: "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' " +
+      `AND granted AND pid = ${pid} AND ((classid::bigint << 32) | objid::bigint) = ${key}) ` +
+      "THEN NULL ELSE current_setting('strata.advisory_lock_lost') END AS lock_held",
   };
 }
 

@@ -16,6 +16,7 @@ import { openSqlite } from "../db/sqlite.ts";
 import { getDialect } from "../dialect/dialect.ts";
 import { quoteIdent, quoteLiteral } from "../dialect/quote.ts";
 import {
+  type ElapsedSql,
   type ForeignKeyTracker,
   type MigrationTimeouts,
   sessionDialect,
@@ -120,10 +121,21 @@ export interface RunContext {
   readonly versionTable: string;
   readonly dryRun: boolean;
   readonly timeouts?: MigrationTimeouts;
+  /**
+   * Wait for the disk at every migration's commit. By default (PostgreSQL) only the run's last
+   * commit waits, and it flushes the earlier ones with it; see `TransactionOptions.deferFlush`.
+   */
+  readonly flushEachCommit?: boolean;
   /** The command, recorded in `strata_log` (e.g. `upgrade head`). */
   readonly command: string;
   /** Run before each live migration: throws when the run's locks are no longer held. */
   readonly beforeStep?: () => Promise<void>;
+  /**
+   * A statement that fails when the run's locks are no longer held (PostgreSQL's advisory
+   * lock): sent inside each migration's transaction before its COMMIT, in the same round trip,
+   * and alone before a non-transactional migration.
+   */
+  readonly commitGuard?: string | null;
   readonly onEvent?: (event: RunEvent) => void;
 }
 
@@ -214,26 +226,32 @@ function literal(value: string | number | null | undefined): string {
   return typeof value === "number" ? String(value) : quoteLiteral(value);
 }
 
-/** The `strata_log` row of one event, as one statement with literal values. */
-export function logStatement(context: RunContext, entry: LogEntry): string {
+/**
+ * The `strata_log` row of one event, as one statement with literal values; with `elapsed`,
+ * its finish time and duration are measured by the server when the row is inserted (the
+ * statement can then be sent before the migration's statements have run).
+ */
+export function logStatement(context: RunContext, entry: LogEntry, elapsed?: ElapsedSql): string {
+  const started = entry.startedAt.toISOString();
+  const finish = elapsed?.(started);
   const values = [
-    entry.revision,
-    entry.direction,
-    entry.outcome,
-    entry.checksum,
-    entry.filename,
-    context.versionTable,
-    entry.startedAt.toISOString(),
-    entry.finishedAt.toISOString(),
-    entry.finishedAt.getTime() - entry.startedAt.getTime(),
-    logOrigin().host,
-    logOrigin().pid,
-    context.command.slice(0, 255),
-    entry.detail ?? null,
+    literal(entry.revision),
+    literal(entry.direction),
+    literal(entry.outcome),
+    literal(entry.checksum),
+    literal(entry.filename),
+    literal(context.versionTable),
+    literal(started),
+    finish?.finishedAt ?? literal(entry.finishedAt.toISOString()),
+    finish?.durationMs ?? literal(entry.finishedAt.getTime() - entry.startedAt.getTime()),
+    literal(logOrigin().host),
+    literal(logOrigin().pid),
+    literal(context.command.slice(0, 255)),
+    literal(entry.detail ?? null),
   ];
   return `INSERT INTO ${LOG_TABLE} (revision, direction, outcome, checksum, filename, ` +
     "version_table, started_at, finished_at, duration_ms, host, pid, command, detail) VALUES (" +
-    values.map(literal).join(", ") + ")";
+    values.join(", ") + ")";
 }
 
 /**
@@ -248,7 +266,7 @@ class LiveExecutor implements Executor {
   readonly dryRun = false;
   /** The statement being run, for error messages. */
   current: { sql: string; line: number | null } | null = null;
-  #pending: string[] = [];
+  #pending: SqlStatement[] = [];
   /** Checks each statement a TypeScript migration sends before it goes out. */
   guard: ((statement: string) => void) | null = null;
   /** Calls not finished yet (see {@link InFlightCalls}). */
@@ -265,13 +283,16 @@ class LiveExecutor implements Executor {
   get checksForeignKeys(): boolean {
     return this.tracker !== null;
   }
-  /** Queue a statement to go with the next one (only inside the transaction it begins). */
-  defer(statement: string): void {
-    this.#pending.push(statement);
+  /**
+   * Queue statements to go with the next batch (only inside a transaction: a failure there
+   * stops everything after it, so they can all be sent before the first is answered).
+   */
+  defer(statements: readonly SqlStatement[]): void {
+    this.#pending.push(...statements);
   }
   /** Send the queued statements, then these, as one batch. */
   async flush(statements: readonly SqlStatement[] = []): Promise<void> {
-    const pending = this.#pending.map((sql) => ({ sql, line: null }));
+    const pending = this.#pending;
     this.#pending = [];
     await this.#batch(pending.length > 0 ? [...pending, ...statements] : statements);
   }
@@ -406,9 +427,10 @@ async function runStepBody(
       executor instanceof LiveExecutor && body.transactional &&
       !body.statements.some((s) => TRANSACTION_CONTROL.test(s.sql))
     ) {
-      // Inside its transaction a failure stops everything after it: the statements can go
-      // out together (one round trip on PostgreSQL), and the first failure names its own.
-      return await executor.flush(body.statements);
+      // Inside its transaction a failure stops everything after it: the statements go out
+      // with the BEGIN before them and the version change and COMMIT after them (one round
+      // trip on PostgreSQL), and the first failure names its own statement.
+      return executor.defer(body.statements);
     }
     for (const statement of body.statements) {
       await executor.run(statement.sql, [], statement.line);
@@ -535,15 +557,19 @@ export async function executePlan(
   if (context.dryRun && steps.length > 0) {
     for (const statement of session.runStatements.before) print(`${statement};`);
   }
+  const defer = session.defersFlush && !context.flushEachCommit;
+  /** The log row of the last commit that did not wait for the disk, until one that did. */
+  let unflushed: LogEntry | null = null;
   try {
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i];
       const started = performance.now();
+      const deferFlush = defer && i < steps.length - 1;
       try {
-        if (context.dryRun) await dryRunStep(context, step, shadow, print);
+        if (context.dryRun) await dryRunStep(context, step, shadow, print, deferFlush);
         else {
-          await context.beforeStep?.();
-          await liveStep(context, step, context.connection!);
+          const committed = await liveStep(context, step, context.connection!, deferFlush);
+          unflushed = committed.deferred ? committed.log : null;
         }
       } catch (error) {
         const failure = error instanceof MigrationError
@@ -552,12 +578,15 @@ export async function executePlan(
         results.push(resultOf(step, "failed", performance.now() - started, failure.message));
         for (const rest of steps.slice(i + 1)) results.push(resultOf(rest, "not run", 0));
         failure.results = results;
+        if (unflushed) await flushDeferred(context, unflushed);
         throw failure;
       }
       const durationMs = performance.now() - started;
       results.push(resultOf(step, "applied", durationMs));
       if (!context.dryRun) context.onEvent?.({ type: "step", step, durationMs });
     }
+    // Not reached with a deferred commit (the last step's waits), but cheap to be sure of.
+    if (unflushed) await flushDeferred(context, unflushed);
   } finally {
     if (restore) await restore();
   }
@@ -590,6 +619,7 @@ async function dryRunStep(
   step: PlanStep,
   shadow: Connection | null,
   print: (text: string) => void,
+  deferFlush: boolean,
 ): Promise<void> {
   const body = bodyOf(step);
   const dialect = getDialect(context.dialect);
@@ -605,9 +635,10 @@ async function dryRunStep(
   const executor = new DryRunExecutor(context.dialect, body.transactional, print, shadow);
   if (body.transactional) {
     print(`${dialect.beginStatement};`);
-    for (const s of sessionDialect(context.dialect).transactionSettings(context.timeouts ?? {})) {
-      print(`${s};`);
-    }
+    const settings = sessionDialect(context.dialect).transactionSettings(context.timeouts ?? {}, {
+      deferFlush,
+    });
+    for (const s of settings) print(`${s};`);
   }
   try {
     await runStepBody(step, body, executor);
@@ -622,7 +653,8 @@ async function dryRunStep(
   const now = new Date();
   // A non-transactional migration moves the version table in a short transaction of its own.
   if (!body.transactional) print(`${dialect.beginStatement};`);
-  for (const s of bookkeepingStatements(context, step, now, now)) print(`${s};`);
+  const elapsed = body.transactional ? sessionDialect(context.dialect).elapsed : undefined;
+  for (const s of bookkeepingStatements(context, step, now, now, elapsed)) print(`${s};`);
   print("COMMIT;");
   print("");
 }
@@ -645,23 +677,26 @@ function bookkeepingStatements(
   step: PlanStep,
   startedAt: Date,
   finishedAt: Date,
+  elapsed?: ElapsedSql,
 ): string[] {
   return [
     ...versionChangeStatements(context.versionTable, step.removeVersions, step.addVersions),
-    logStatement(context, logEntryOf(step, startedAt, finishedAt)),
+    logStatement(context, logEntryOf(step, startedAt, finishedAt), elapsed),
   ];
 }
 
-/** The runner's own statements, which have no line in a file. */
 /** strata's own statements (bookkeeping, COMMIT): not the migration's, so not tracked. */
 const OWN = new WeakSet<SqlStatement>();
 
+/**
+ * strata's own statements as one text: one message to the server instead of one each (on
+ * PostgreSQL each message costs the driver and the server a round of work). A failure among
+ * them fails the rest, so a COMMIT at the end commits only when everything before it ran.
+ */
 function own(statements: readonly string[]): SqlStatement[] {
-  return statements.map((sql) => {
-    const statement = { sql, line: null };
-    OWN.add(statement);
-    return statement;
-  });
+  const statement = { sql: statements.join(";\n"), line: null };
+  OWN.add(statement);
+  return [statement];
 }
 
 function violationError(step: PlanStep, violations: readonly string[], partial: boolean) {
@@ -674,7 +709,16 @@ function violationError(step: PlanStep, violations: readonly string[], partial: 
   });
 }
 
-async function liveStep(context: RunContext, step: PlanStep, connection: Connection) {
+/**
+ * Run one migration and its bookkeeping. Returns its log row and whether its commit left the
+ * wait for the disk to a later one.
+ */
+async function liveStep(
+  context: RunContext,
+  step: PlanStep,
+  connection: Connection,
+  deferFlush: boolean,
+): Promise<{ log: LogEntry; deferred: boolean }> {
   const body = bodyOf(step);
   const begin = getDialect(context.dialect).beginStatement;
   const session = sessionDialect(context.dialect);
@@ -707,7 +751,20 @@ async function liveStep(context: RunContext, step: PlanStep, connection: Connect
       cause: error,
     });
 
+  // The run's locks are checked while a transactional migration's first statements are on
+  // their way; it commits only once the check passed. A non-transactional one waits for it.
+  const verified = context.beforeStep?.() ?? Promise.resolve();
+  verified.catch(() => {}); // awaited below, where its failure becomes the step's
+
   if (!body.transactional) {
+    await verified;
+    if (context.commitGuard) {
+      try {
+        await connection.execute(context.commitGuard);
+      } catch (error) {
+        throw lockLost(step, error);
+      }
+    }
     try {
       await runStepBody(step, body, executor);
       const violations = await newViolations();
@@ -724,22 +781,28 @@ async function liveStep(context: RunContext, step: PlanStep, connection: Connect
     }
     // The version table moves only after the last statement succeeded, in a short
     // transaction of its own.
+    const finishedAt = new Date();
     try {
       await executor.flush(own([
         begin,
-        ...bookkeepingStatements(context, step, startedAt, new Date()),
+        ...bookkeepingStatements(context, step, startedAt, finishedAt),
         "COMMIT",
       ]));
     } catch (error) {
       await connection.execute("ROLLBACK").catch(() => {});
       throw fail(error, true);
     }
-    return;
+    return { log: logEntryOf(step, startedAt, finishedAt), deferred: false };
   }
 
-  // BEGIN and the settings go out with the migration's first statement.
-  executor.defer(begin);
-  for (const s of session.transactionSettings(context.timeouts ?? {})) executor.defer(s);
+  // BEGIN and the settings go out with the migration's first statement; a migration of SQL
+  // statements goes out whole with its version change and COMMIT (see runStepBody).
+  executor.defer(own([
+    begin,
+    ...session.transactionSettings(context.timeouts ?? {}, { deferFlush }),
+  ]));
+  // Inside the transaction, just before COMMIT: fails when the run's locks are lost.
+  const guard = context.commitGuard ? own([context.commitGuard])[0] : null;
   try {
     await runStepBody(step, body, executor);
     if (tracker) {
@@ -748,13 +811,52 @@ async function liveStep(context: RunContext, step: PlanStep, connection: Connect
       if (violations.length > 0) throw violationError(step, violations, false);
     }
     await checkVersionRows(context, step, body, executor);
-    await executor.flush(own([
-      ...bookkeepingStatements(context, step, startedAt, new Date()),
-      "COMMIT",
-    ]));
+    await verified;
+    const finishedAt = new Date();
+    await executor.flush([
+      ...(guard ? [guard] : []),
+      ...own([
+        ...bookkeepingStatements(context, step, startedAt, finishedAt, session.elapsed),
+        "COMMIT",
+      ]),
+    ]);
+    return { log: logEntryOf(step, startedAt, finishedAt), deferred: deferFlush };
   } catch (error) {
     await connection.execute("ROLLBACK").catch(() => {});
+    if (guard && executor.current === guard) throw lockLost(step, error);
     throw error instanceof MigrationError ? error : fail(error, false);
+  }
+}
+
+/** The error of a migration stopped because the run's locks are no longer held. */
+function lockLost(step: PlanStep, error: unknown): MigrationError {
+  return new MigrationError(step, {
+    reason: "lost the PostgreSQL advisory lock: the server ended the session holding it " +
+      "(idle timeout, pg_terminate_backend, a dropped connection), so another run may have " +
+      `started; not committed, stopping (${describeFailure(error)})`,
+    cause: error,
+  });
+}
+
+/**
+ * After a failure, make the run's deferred commits durable: a synchronous commit flushes the
+ * write-ahead log up to itself, so rewriting the last deferred migration's own log row (to
+ * the values it has) flushes every commit before it. Any run may write that row.
+ */
+async function flushDeferred(context: RunContext, log: LogEntry): Promise<void> {
+  if (!context.connection) return;
+  try {
+    await context.connection.execute(
+      `UPDATE ${LOG_TABLE} SET duration_ms = duration_ms WHERE revision = ${
+        quoteLiteral(log.revision)
+      } AND started_at = ${quoteLiteral(log.startedAt.toISOString())}`,
+    );
+  } catch (error) {
+    context.onEvent?.({
+      type: "warning",
+      message: "could not make sure the migrations committed before the failure reached the " +
+        `disk (${describeFailure(error)}); they are committed, and the server flushes them soon`,
+    });
   }
 }
 

@@ -1,0 +1,124 @@
+/**
+ * How a run commits on PostgreSQL: every commit but the run's last leaves the wait for the disk
+ * to a later one (`synchronous_commit = off` in its transaction), a failed run makes its earlier
+ * commits durable before it returns, and a migration sent in one round trip with its log row
+ * still has its real duration logged.
+ */
+
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { openConnection } from "../lib/db/open.ts";
+import { upgrade } from "../lib/migrate.ts";
+import { revisionId, sqlMigration } from "./support/databases.ts";
+import { pgTest } from "./support/pg.ts";
+import { withTempDir, writeFiles } from "./support/tmp.ts";
+
+/** A chain whose migration i records the synchronous_commit it ran under in table sc<i>. */
+function settingChain(dir: string, count: number, last?: string): string {
+  const files: Record<string, string> = {};
+  for (let i = 1; i <= count; i++) {
+    const up = i === count && last !== undefined
+      ? last
+      : `CREATE TABLE sc${i} AS SELECT current_setting('synchronous_commit') AS v;`;
+    files[`2026_01_01_00000${i}_${revisionId(i)}_step_${i}.sql`] = sqlMigration(
+      revisionId(i),
+      i === 1 ? null : revisionId(i - 1),
+      up,
+    );
+  }
+  const root = path.join(dir, "migrations");
+  writeFiles(path.join(root, "postgresql"), files);
+  return root;
+}
+
+async function query<T>(url: string, sql: string): Promise<T[]> {
+  const connection = openConnection(url);
+  try {
+    return await connection.query<T & Record<string, unknown>>(sql);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function settingsSeen(url: string, count: number): Promise<string[]> {
+  const seen: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    const [row] = await query<{ v: string }>(url, `SELECT v FROM sc${i}`);
+    seen.push(row.v);
+  }
+  return seen;
+}
+
+pgTest("only the run's last commit waits for the disk, unless each must", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = settingChain(dir, 3);
+    await upgrade("head", { url, dir: root });
+    assert.deepEqual(await settingsSeen(url, 3), ["off", "off", "on"]);
+  });
+  await withTempDir(async (dir) => {
+    // A fresh database for the second chain: the same table names.
+    const root = settingChain(dir, 3);
+    const admin = openConnection(url);
+    try {
+      await admin.execute("DROP TABLE sc1, sc2, sc3, alembic_version, strata_log");
+    } finally {
+      await admin.close();
+    }
+    await upgrade("head", { url, dir: root, flushEachCommit: true });
+    assert.deepEqual(await settingsSeen(url, 3), ["on", "on", "on"]);
+  });
+});
+
+pgTest("a run that fails after deferred commits flushes them before it returns", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = settingChain(dir, 3, "SELECT * FROM no_such_table;");
+    await assert.rejects(upgrade("head", { url, dir: root }), /no_such_table/);
+    assert.deepEqual(await settingsSeen(url, 2), ["off", "off"]);
+    // The flush is a synchronous commit that rewrites the last deferred migration's log row
+    // (same values): that row is now a newer version than the version row written with it.
+    const [row] = await query<{ rewritten: boolean }>(
+      url,
+      `SELECT (SELECT xmin::text FROM strata_log WHERE revision = '${revisionId(2)}') <>
+              (SELECT xmin::text FROM alembic_version) AS rewritten`,
+    );
+    assert.equal(row.rewritten, true, "the deferred commits were flushed");
+    const log = await query<{ duration_ms: number }>(
+      url,
+      `SELECT duration_ms FROM strata_log WHERE revision = '${revisionId(2)}'`,
+    );
+    assert.equal(log.length, 1, "the rewrite added no row");
+  });
+});
+
+pgTest("with each commit waiting, a failed run has nothing left to flush", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = settingChain(dir, 3, "SELECT * FROM no_such_table;");
+    await assert.rejects(
+      upgrade("head", { url, dir: root, flushEachCommit: true }),
+      /no_such_table/,
+    );
+    const [row] = await query<{ same: boolean }>(
+      url,
+      `SELECT (SELECT xmin::text FROM strata_log WHERE revision = '${revisionId(2)}') =
+              (SELECT xmin::text FROM alembic_version) AS same`,
+    );
+    assert.equal(row.same, true);
+  });
+});
+
+pgTest("a migration sent in one round trip logs the time it took", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = settingChain(dir, 2, "SELECT pg_sleep(0.3);");
+    await upgrade("head", { url, dir: root });
+    const [row] = await query<{ duration_ms: number; started_at: string; finished_at: string }>(
+      url,
+      `SELECT duration_ms, started_at, finished_at FROM strata_log
+        WHERE revision = '${revisionId(2)}'`,
+    );
+    assert.ok(row.duration_ms >= 300, `duration_ms ${row.duration_ms}`);
+    assert.ok(row.duration_ms < 5_000, `duration_ms ${row.duration_ms}`);
+    const span = Date.parse(row.finished_at) - Date.parse(row.started_at);
+    assert.ok(Math.abs(span - row.duration_ms) <= 2, `${row.started_at} .. ${row.finished_at}`);
+    assert.match(row.finished_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+});
