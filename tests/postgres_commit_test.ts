@@ -122,3 +122,150 @@ pgTest("a migration sent in one round trip logs the time it took", async (url) =
     assert.match(row.finished_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 });
+
+/** End the run's own session (not its lock session) once `ms` have passed. */
+async function killRunSessionAfter(url: string, ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+  await query(
+    url,
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity " +
+      "WHERE application_name = 'strata' AND datname = current_database() " +
+      "AND pid <> pg_backend_pid()",
+  );
+}
+
+pgTest("a session ended mid-migration is not replaced: nothing of it commits", async (url) => {
+  await withTempDir(async (dir) => {
+    // More statements than the driver sends at once: it holds the rest back, and used to run
+    // them (and the version change) on a new session after the old one closed.
+    const creates = Array.from({ length: 150 }, (_, i) => `CREATE TABLE x${i} (id INTEGER);`);
+    const root = settingChain(dir, 2, ["SELECT pg_sleep(2);", ...creates].join("\n"));
+    const run = upgrade("head", { url, dir: root }).then(() => null, (e: Error) => e);
+    await killRunSessionAfter(url, 1_000);
+    assert.ok((await run) instanceof Error, "the run failed");
+    const versions = await query<{ version_num: string }>(
+      url,
+      "SELECT version_num FROM alembic_version",
+    );
+    assert.deepEqual(versions.map((r) => r.version_num), [revisionId(1)]);
+    const [tables] = await query<{ n: number }>(
+      url,
+      "SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'x%'",
+    );
+    assert.equal(tables.n, 0, "no statement of the migration ran elsewhere");
+    const log = await query<{ revision: string }>(url, "SELECT revision FROM strata_log");
+    assert.deepEqual(log.map((r) => r.revision), [revisionId(1)]);
+  });
+});
+
+pgTest(
+  "a TypeScript migration whose session ends half way fails, and leaves nothing",
+  async (url) => {
+    await withTempDir(async (dir) => {
+      const root = path.join(dir, "migrations");
+      writeFiles(path.join(root, "postgresql"), {
+        [`2026_01_01_000001_${revisionId(1)}_halves.ts`]: `export const revision = "${
+          revisionId(1)
+        }";
+export const downRevision = null;
+export async function upgrade({ op }) {
+  await op.execute("CREATE TABLE first_half (id INTEGER)");
+  await new Promise((r) => setTimeout(r, 1500));
+  await op.execute("CREATE TABLE second_half (id INTEGER)");
+}
+`,
+      });
+      const run = upgrade("head", { url, dir: root });
+      await killRunSessionAfter(url, 700);
+      await assert.rejects(run, /closed by the server or the network/);
+      const [tables] = await query<{ n: number }>(
+        url,
+        "SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE '%_half'",
+      );
+      assert.equal(tables.n, 0);
+      const versions = await query(url, "SELECT version_num FROM alembic_version");
+      assert.deepEqual(versions, []);
+    });
+  },
+);
+
+pgTest("the run's last commit waits even when its migration says otherwise", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = settingChain(dir, 1);
+    await upgrade("head", { url, dir: root });
+    // What each commit runs under, seen by a trigger on the log row strata inserts last.
+    const admin = openConnection(url);
+    try {
+      await admin.execute("CREATE TABLE commit_setting (revision TEXT, v TEXT)");
+      await admin.execute(
+        "CREATE FUNCTION record_setting() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN " +
+          "INSERT INTO commit_setting VALUES (NEW.revision, " +
+          "current_setting('synchronous_commit')); RETURN NEW; END $$",
+      );
+      await admin.execute(
+        "CREATE TRIGGER record_setting AFTER INSERT ON strata_log " +
+          "FOR EACH ROW EXECUTE FUNCTION record_setting()",
+      );
+    } finally {
+      await admin.close();
+    }
+    const more: Record<string, string> = {};
+    const ups = [
+      "SET synchronous_commit = off;", // for the session: later commits must not inherit it
+      "CREATE TABLE m3 (id INTEGER);",
+      "SET LOCAL synchronous_commit = off;",
+    ];
+    for (const [k, up] of ups.entries()) {
+      const i = k + 2;
+      more[`2026_01_01_00000${i}_${revisionId(i)}_step_${i}.sql`] = sqlMigration(
+        revisionId(i),
+        revisionId(i - 1),
+        up,
+      );
+    }
+    writeFiles(path.join(root, "postgresql"), more);
+    await upgrade("head", { url, dir: root });
+    const seen = await query<{ revision: string; v: string }>(
+      url,
+      "SELECT revision, v FROM commit_setting ORDER BY revision",
+    );
+    assert.deepEqual(seen.map((r) => r.v), ["off", "off", "on"]);
+  });
+});
+
+pgTest("a TypeScript migration's logged duration covers all of it", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = path.join(dir, "migrations");
+    writeFiles(path.join(root, "postgresql"), {
+      [`2026_01_01_000001_${revisionId(1)}_late.ts`]: `export const revision = "${revisionId(1)}";
+export const downRevision = null;
+export async function upgrade({ op }) {
+  await new Promise((r) => setTimeout(r, 500));
+  await op.execute("CREATE TABLE late (id INTEGER)");
+}
+`,
+    });
+    await upgrade("head", { url, dir: root });
+    const [row] = await query<{ duration_ms: number }>(url, "SELECT duration_ms FROM strata_log");
+    assert.ok(row.duration_ms >= 450, `duration_ms ${row.duration_ms}`);
+  });
+});
+
+pgTest("a failure at COMMIT is named as the COMMIT's", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = settingChain(
+      dir,
+      1,
+      "CREATE TABLE p (id INTEGER PRIMARY KEY);\n" +
+        "CREATE TABLE c (pid INTEGER REFERENCES p DEFERRABLE INITIALLY DEFERRED);\n" +
+        "INSERT INTO c VALUES (42);",
+    );
+    const error = await upgrade("head", { url, dir: root }).then(
+      () => assert.fail("the upgrade succeeded"),
+      (e) => e,
+    );
+    assert.match(String(error.message), /foreign key/);
+    assert.equal(error.statement, "COMMIT");
+    assert.deepEqual(await query(url, "SELECT version_num FROM alembic_version"), []);
+  });
+});

@@ -40,12 +40,17 @@ function loadDriver(): Promise<typeof postgres> {
 
 /** Open a PostgreSQL session (lazily: the first statement connects). */
 export function openPostgres(url: string, options: PostgresOptions = {}): Connection {
+  let connection: PostgresConnection | null = null;
   const sql = loadDriver().then((create) =>
     create(url, {
       max: 1,
       idle_timeout: 0,
+      // The driver's default ends a session after 30 to 60 minutes and opens another: that
+      // would drop the advisory lock, and a migration's transaction, in a long run.
+      max_lifetime: 0,
       connect_timeout: options.connectTimeoutSeconds ?? 10,
       onnotice: () => {},
+      onclose: () => connection?.closed(),
       connection: { application_name: options.applicationName ?? "strata" },
       // Migrations run each statement once; preparing them would only cost a round trip.
       prepare: false,
@@ -54,25 +59,71 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Connec
   );
   // A failed import surfaces on the first statement; never as an unhandled rejection.
   sql.catch(() => {});
-  return new PostgresConnection(sql, redactUrl(url));
+  connection = new PostgresConnection(sql, redactUrl(url));
+  return connection;
 }
 
 type Params = postgres.ParameterOrJSON<never>[];
 
+/**
+ * A session, and only one: once it has been open, it is never silently replaced. The driver
+ * would reconnect when the server ends a session and run the queries still queued on the new
+ * one, outside the migration's transaction (its later statements in autocommit, its version
+ * change with them); a session that closed instead fails every later statement, and the queries
+ * queued when it closed are withdrawn before the driver can send them anywhere.
+ */
 class PostgresConnection implements Connection {
   readonly dialect = "postgresql" as const;
   readonly #sql: Promise<postgres.Sql>;
   readonly displayUrl: string;
+  /** Queries sent or queued and not settled yet. */
+  readonly #pending = new Set<{ readonly state?: unknown; cancel(): void }>();
+  /** A query has succeeded: the session exists (closing before that is a failed connect). */
+  #opened = false;
+  /** The session closed after it had been open. */
+  #lost = false;
   constructor(sql: Promise<postgres.Sql>, displayUrl: string) {
     this.#sql = sql;
     this.displayUrl = displayUrl;
   }
 
+  /** Called by the driver when the session's socket closes, before it reconnects. */
+  closed(): void {
+    if (!this.#opened) return;
+    this.#lost = true;
+    for (const query of this.#pending) {
+      // Sent ones were failed by the close; queued ones would go to the next session.
+      if (!query.state) query.cancel();
+    }
+  }
+
+  #send(sql: postgres.Sql, text: string, params: readonly unknown[], simple: boolean) {
+    if (this.#lost) {
+      throw new DatabaseError(
+        `the session with ${this.displayUrl} was closed by the server or the network during ` +
+          "the run; strata does not reconnect in the middle of a run, so nothing more ran",
+        text,
+        "CONNECTION_LOST",
+      );
+    }
+    const query = simple ? sql.unsafe(text).simple() : sql.unsafe(text, params as Params);
+    // `state` is the driver's: set once the query is handed to the session.
+    const handle = query as unknown as { readonly state?: unknown; cancel(): void };
+    this.#pending.add(handle);
+    query.then(
+      () => {
+        this.#pending.delete(handle);
+        this.#opened = true;
+      },
+      () => this.#pending.delete(handle),
+    );
+    return query;
+  }
+
   async execute(text: string, params: readonly unknown[] = []): Promise<void> {
     try {
       const sql = await this.#sql;
-      if (params.length === 0) await sql.unsafe(text).simple();
-      else await sql.unsafe(text, params as Params);
+      await this.#send(sql, text, params, params.length === 0);
     } catch (error) {
       throw wrapError(error, text, this.displayUrl);
     }
@@ -81,7 +132,7 @@ class PostgresConnection implements Connection {
   async query<T extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<T[]> {
     try {
       const sql = await this.#sql;
-      const rows = await sql.unsafe(text, params as Params);
+      const rows = await this.#send(sql, text, params, false);
       return [...rows] as unknown as T[];
     } catch (error) {
       throw wrapError(error, text, this.displayUrl);
@@ -100,7 +151,13 @@ class PostgresConnection implements Connection {
     // together, answered in order. Each is its own protocol message, so each settles on its
     // own and the first failure names its statement; the ones after it fail (or, for COMMIT,
     // roll back) in the aborted transaction.
-    const settled = await Promise.allSettled(statements.map((s) => sql.unsafe(s).simple()));
+    const settled = await Promise.allSettled(statements.map((s) => {
+      try {
+        return this.#send(sql, s, [], true);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }));
     const failed = settled.findIndex((r) => r.status === "rejected");
     if (failed >= 0) {
       const error = wrapError(
@@ -116,7 +173,7 @@ class PostgresConnection implements Connection {
   async executeScript(text: string): Promise<void> {
     try {
       const sql = await this.#sql;
-      await sql.unsafe(text).simple();
+      await this.#send(sql, text, [], true);
     } catch (error) {
       throw wrapError(error, text, this.displayUrl);
     }
@@ -129,7 +186,8 @@ class PostgresConnection implements Connection {
     } catch {
       return; // the driver never loaded: nothing to close
     }
-    await sql.end({ timeout: 5 });
+    // A session that closed has nothing to finish (and the driver would wait out the timeout).
+    await sql.end({ timeout: this.#lost ? 0 : 5 });
   }
 }
 

@@ -23,17 +23,30 @@ export interface MigrationTimeouts {
  */
 export type ElapsedSql = (startedAtIso: string) => { finishedAt: string; durationMs: string };
 
-/** How one migration's transaction is set up. */
-export interface TransactionOptions {
+/**
+ * Statements for a run whose commits, but the last, do not wait for the disk. The write-ahead
+ * log is one sequence: the last commit, waiting, flushes every earlier one with its own, so a
+ * run that reports success is on disk. Until then a crash of the server (PostgreSQL or its
+ * machine) can undo the last few deferred migrations, each whole (version row, log row and
+ * DDL are one transaction), never part of one. A run that fails flushes them before it ends.
+ */
+export interface FlushSettings {
+  /** In a migration's transaction: its commit need not wait. */
+  readonly defer: string;
   /**
-   * A later commit of the same run will wait for the disk, so this one need not (PostgreSQL:
-   * `synchronous_commit = off` for the transaction). The write-ahead log is sequential: the
-   * later synchronous commit flushes this one's records with its own, so when the run reports
-   * success every migration is on disk. Until then a crash of the server's machine can lose
-   * the last few deferred migrations, each whole (version row, log row and DDL together),
-   * never part of one. A run that fails after deferred commits flushes them before it ends.
+   * Just before the run's last commit (or the flush after a failure): wait, whatever a
+   * migration set for itself or for the session (back to the session's configured value).
    */
-  readonly deferFlush?: boolean;
+  readonly flush: string;
+}
+
+/**
+ * Marks a migration's transaction, and checks the mark just before its commit: a statement
+ * that ran outside the transaction (a session the driver replaced) cannot commit with it.
+ */
+export interface TransactionMark {
+  set(id: string): string;
+  check(id: string): string;
 }
 
 /** See {@link SessionDialect.foreignKeyTracker}. */
@@ -52,19 +65,18 @@ export interface ForeignKeyTracker {
 export interface SessionDialect {
   /** True when the table exists in the connection's current schema. */
   tableExists(connection: Connection, table: string): Promise<boolean>;
-  /**
-   * Whether a migration's commit can leave the wait for the disk to a later commit of the same
-   * run ({@link TransactionOptions.deferFlush}).
-   */
-  readonly defersFlush: boolean;
+  /** Where a migration's commit can leave the wait for the disk to a later one of the run. */
+  readonly flushSettings?: FlushSettings;
+  /** Where statements can run outside the transaction they were sent for. */
+  readonly transactionMark?: TransactionMark;
   /**
    * Where the server can measure a migration's duration inside its transaction, so its log
    * row can be sent with its statements in one round trip; absent elsewhere (SQLite, in the
    * same process, runs them one by one anyway).
    */
   readonly elapsed?: ElapsedSql;
-  /** Statements run right after `BEGIN`: per-transaction timeouts, a deferred flush. */
-  transactionSettings(timeouts: MigrationTimeouts, options?: TransactionOptions): string[];
+  /** Statements run right after `BEGIN` to set per-transaction timeouts. */
+  transactionSettings(timeouts: MigrationTimeouts): string[];
   /** What {@link prepareRun} sends, and its restore, as a dry run prints them. */
   readonly runStatements: { readonly before: readonly string[]; readonly after: readonly string[] };
   /** Prepare the session for a run; the returned function restores it (always called). */
@@ -90,9 +102,8 @@ const sqliteSession: SessionDialect = {
     );
     return rows.length > 0;
   },
-  // Rollback-journal commits cannot be deferred without risking a corrupt file; WAL
-  // databases are left in the mode their owner chose.
-  defersFlush: false,
+  // No flushSettings: a rollback-journal commit that skips its syncs can corrupt the file on
+  // power loss, and WAL databases are left in the mode their owner chose.
   transactionSettings: () => [],
   foreignKeyTracker: (connection) => new SqliteForeignKeyTracker(connection),
   runStatements: { before: ["PRAGMA foreign_keys=OFF"], after: ["PRAGMA foreign_keys=ON"] },
@@ -182,16 +193,28 @@ const postgresSession: SessionDialect = {
     );
     return rows[0]?.found === true;
   },
-  defersFlush: true,
+  flushSettings: {
+    defer: "SET LOCAL synchronous_commit = off",
+    // DEFAULT: the value the session would have without any SET (server, database, role or
+    // connection settings), so a migration's own SET cannot leave the run unflushed.
+    flush: "SET LOCAL synchronous_commit = DEFAULT",
+  },
+  // A custom setting, local to the transaction: unset (or empty) anywhere else.
+  transactionMark: {
+    set: (id) => `SET LOCAL strata.migration = ${quoteLiteral(id)}`,
+    check: (id) =>
+      `SELECT CASE WHEN current_setting('strata.migration', true) IS DISTINCT FROM ${
+        quoteLiteral(id)
+      } THEN current_setting('strata.transaction_lost') END AS in_transaction`,
+  },
   // now() is the transaction's start; the client's start time keeps the log on one clock.
   elapsed: (started) => ({
     finishedAt: `to_char((${quoteLiteral(started)}::timestamptz + (clock_timestamp() - now())) ` +
       `AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
     durationMs: "round(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer",
   }),
-  transactionSettings(timeouts, options = {}) {
+  transactionSettings(timeouts) {
     const out: string[] = [];
-    if (options.deferFlush) out.push("SET LOCAL synchronous_commit = off");
     if (timeouts.statementTimeoutMs) {
       out.push(`SET LOCAL statement_timeout = ${interval(timeouts.statementTimeoutMs)}`);
     }

@@ -423,10 +423,7 @@ async function runStepBody(
     }
   }
   if (body.kind === "sql") {
-    if (
-      executor instanceof LiveExecutor && body.transactional &&
-      !body.statements.some((s) => TRANSACTION_CONTROL.test(s.sql))
-    ) {
+    if (executor instanceof LiveExecutor && body.transactional && sentWhole(body)) {
       // Inside its transaction a failure stops everything after it: the statements go out
       // with the BEGIN before them and the version change and COMMIT after them (one round
       // trip on PostgreSQL), and the first failure names its own statement.
@@ -485,6 +482,21 @@ class InFlightCalls {
     }
   }
 }
+
+/**
+ * Whether a transactional migration's statements go out with its BEGIN and its COMMIT in one
+ * batch: SQL statements without savepoints or other transaction control among them.
+ */
+function sentWhole(body: MigrationStep): boolean {
+  return body.kind === "sql" && !body.statements.some((s) => TRANSACTION_CONTROL.test(s.sql));
+}
+
+/**
+ * How a migration commits on a dialect that can defer the wait for the disk: `deferred` (a
+ * later commit of the run flushes it), `flush` (the run's last, after deferred ones: it waits
+ * whatever the migration set), or `own` (as the migration and the session say).
+ */
+type CommitMode = "deferred" | "flush" | "own";
 
 /** The error for a step whose file has nothing to run in its direction, or null. */
 function missingBody(step: PlanStep): MigrationError | null {
@@ -557,18 +569,24 @@ export async function executePlan(
   if (context.dryRun && steps.length > 0) {
     for (const statement of session.runStatements.before) print(`${statement};`);
   }
-  const defer = session.defersFlush && !context.flushEachCommit;
+  const defer = session.flushSettings !== undefined && !context.flushEachCommit;
   /** The log row of the last commit that did not wait for the disk, until one that did. */
   let unflushed: LogEntry | null = null;
   try {
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i];
       const started = performance.now();
-      const deferFlush = defer && i < steps.length - 1;
+      // The last commit of a run that deferred others flushes them: it must wait for the disk
+      // whatever a migration set for itself or for the session.
+      const mode: CommitMode = !defer || steps.length === 1
+        ? "own"
+        : i < steps.length - 1
+        ? "deferred"
+        : "flush";
       try {
-        if (context.dryRun) await dryRunStep(context, step, shadow, print, deferFlush);
+        if (context.dryRun) await dryRunStep(context, step, shadow, print, mode);
         else {
-          const committed = await liveStep(context, step, context.connection!, deferFlush);
+          const committed = await liveStep(context, step, context.connection!, mode);
           unflushed = committed.deferred ? committed.log : null;
         }
       } catch (error) {
@@ -619,10 +637,11 @@ async function dryRunStep(
   step: PlanStep,
   shadow: Connection | null,
   print: (text: string) => void,
-  deferFlush: boolean,
+  mode: CommitMode,
 ): Promise<void> {
   const body = bodyOf(step);
   const dialect = getDialect(context.dialect);
+  const session = sessionDialect(context.dialect);
   const names = (ids: readonly string[]) => ids.length > 0 ? ids.join(", ") : "base";
   const arrow = step.direction === "up"
     ? `${names(step.removeVersions)} -> ${step.revision.revision}`
@@ -635,9 +654,8 @@ async function dryRunStep(
   const executor = new DryRunExecutor(context.dialect, body.transactional, print, shadow);
   if (body.transactional) {
     print(`${dialect.beginStatement};`);
-    const settings = sessionDialect(context.dialect).transactionSettings(context.timeouts ?? {}, {
-      deferFlush,
-    });
+    const settings = session.transactionSettings(context.timeouts ?? {});
+    if (mode === "deferred" && session.flushSettings) settings.push(session.flushSettings.defer);
     for (const s of settings) print(`${s};`);
   }
   try {
@@ -653,7 +671,8 @@ async function dryRunStep(
   const now = new Date();
   // A non-transactional migration moves the version table in a short transaction of its own.
   if (!body.transactional) print(`${dialect.beginStatement};`);
-  const elapsed = body.transactional ? sessionDialect(context.dialect).elapsed : undefined;
+  const elapsed = body.transactional && sentWhole(body) ? session.elapsed : undefined;
+  if (mode === "flush" && session.flushSettings) print(`${session.flushSettings.flush};`);
   for (const s of bookkeepingStatements(context, step, now, now, elapsed)) print(`${s};`);
   print("COMMIT;");
   print("");
@@ -717,12 +736,19 @@ async function liveStep(
   context: RunContext,
   step: PlanStep,
   connection: Connection,
-  deferFlush: boolean,
+  mode: CommitMode,
 ): Promise<{ log: LogEntry; deferred: boolean }> {
   const body = bodyOf(step);
   const begin = getDialect(context.dialect).beginStatement;
   const session = sessionDialect(context.dialect);
   const startedAt = new Date();
+  const id = step.revision.revision;
+  /** Checks at the head of the commit's text: it commits only in this transaction, locked. */
+  const checks = (marked: boolean) => [
+    ...(marked && session.transactionMark ? [session.transactionMark.check(id)] : []),
+    ...(context.commitGuard ? [context.commitGuard] : []),
+    ...(mode === "flush" && session.flushSettings ? [session.flushSettings.flush] : []),
+  ];
   // Every statement goes through the executor, so an error names the one that failed.
   const tracker = session.foreignKeyTracker(connection);
   const executor = new LiveExecutor(connection, body.transactional, tracker);
@@ -762,7 +788,7 @@ async function liveStep(
       try {
         await connection.execute(context.commitGuard);
       } catch (error) {
-        throw lockLost(step, error);
+        throw lostCheck(step, error) ?? fail(error, false);
       }
     }
     try {
@@ -785,12 +811,13 @@ async function liveStep(
     try {
       await executor.flush(own([
         begin,
+        ...checks(false),
         ...bookkeepingStatements(context, step, startedAt, finishedAt),
         "COMMIT",
       ]));
     } catch (error) {
       await connection.execute("ROLLBACK").catch(() => {});
-      throw fail(error, true);
+      throw lostCheck(step, error) ?? fail(error, true);
     }
     return { log: logEntryOf(step, startedAt, finishedAt), deferred: false };
   }
@@ -799,10 +826,10 @@ async function liveStep(
   // statements goes out whole with its version change and COMMIT (see runStepBody).
   executor.defer(own([
     begin,
-    ...session.transactionSettings(context.timeouts ?? {}, { deferFlush }),
+    ...session.transactionSettings(context.timeouts ?? {}),
+    ...(mode === "deferred" && session.flushSettings ? [session.flushSettings.defer] : []),
+    ...(session.transactionMark ? [session.transactionMark.set(id)] : []),
   ]));
-  // Inside the transaction, just before COMMIT: fails when the run's locks are lost.
-  const guard = context.commitGuard ? own([context.commitGuard])[0] : null;
   try {
     await runStepBody(step, body, executor);
     if (tracker) {
@@ -813,30 +840,53 @@ async function liveStep(
     await checkVersionRows(context, step, body, executor);
     await verified;
     const finishedAt = new Date();
+    // Sent before the statements have run when the migration goes out whole: the server
+    // measures how long it took.
+    const elapsed = sentWhole(body) ? session.elapsed : undefined;
     await executor.flush([
-      ...(guard ? [guard] : []),
+      // One text: if a check fails, the server skips the version change with it.
       ...own([
-        ...bookkeepingStatements(context, step, startedAt, finishedAt, session.elapsed),
-        "COMMIT",
+        ...checks(true),
+        ...bookkeepingStatements(context, step, startedAt, finishedAt, elapsed),
       ]),
+      // Its own message, so that a failure at commit (a deferred constraint) is named so.
+      ...own(["COMMIT"]),
     ]);
-    return { log: logEntryOf(step, startedAt, finishedAt), deferred: deferFlush };
+    return { log: logEntryOf(step, startedAt, finishedAt), deferred: mode === "deferred" };
   } catch (error) {
     await connection.execute("ROLLBACK").catch(() => {});
-    if (guard && executor.current === guard) throw lockLost(step, error);
-    throw error instanceof MigrationError ? error : fail(error, false);
+    throw lostCheck(step, error) ??
+      (error instanceof MigrationError ? error : fail(error, false));
   }
 }
 
-/** The error of a migration stopped because the run's locks are no longer held. */
-function lockLost(step: PlanStep, error: unknown): MigrationError {
-  return new MigrationError(step, {
-    reason: "lost the PostgreSQL advisory lock: the server ended the session holding it " +
-      "(idle timeout, pg_terminate_backend, a dropped connection), so another run may have " +
-      `started; not committed, stopping (${describeFailure(error)})`,
-    cause: error,
-  });
+/**
+ * The error of a migration stopped by a check before its commit: the run's lock is gone, or
+ * the statements were not in the migration's transaction. Null for other errors.
+ */
+function lostCheck(step: PlanStep, error: unknown): MigrationError | null {
+  const message = describeFailure(error);
+  if (message.includes(LOCK_LOST)) {
+    return new MigrationError(step, {
+      reason: "lost the PostgreSQL advisory lock: the server ended the session holding it " +
+        "(idle timeout, pg_terminate_backend, a dropped connection), so another run may have " +
+        "started; not committed, stopping",
+      cause: error,
+    });
+  }
+  if (message.includes(TRANSACTION_LOST)) {
+    return new MigrationError(step, {
+      reason: "its statements did not all run in its transaction (the session was replaced); " +
+        "not committed, stopping",
+      cause: error,
+    });
+  }
+  return null;
 }
+
+/** Names in the errors of the checks before a commit (see lib/dialect/session.ts). */
+const LOCK_LOST = "strata.advisory_lock_lost";
+const TRANSACTION_LOST = "strata.transaction_lost";
 
 /**
  * After a failure, make the run's deferred commits durable: a synchronous commit flushes the
@@ -844,18 +894,23 @@ function lockLost(step: PlanStep, error: unknown): MigrationError {
  * the values it has) flushes every commit before it. Any run may write that row.
  */
 async function flushDeferred(context: RunContext, log: LogEntry): Promise<void> {
-  if (!context.connection) return;
+  const flush = sessionDialect(context.dialect).flushSettings?.flush;
+  if (!context.connection || !flush) return;
   try {
-    await context.connection.execute(
+    await context.connection.execute([
+      getDialect(context.dialect).beginStatement,
+      flush,
       `UPDATE ${LOG_TABLE} SET duration_ms = duration_ms WHERE revision = ${
         quoteLiteral(log.revision)
       } AND started_at = ${quoteLiteral(log.startedAt.toISOString())}`,
-    );
+      "COMMIT",
+    ].join(";\n"));
   } catch (error) {
     context.onEvent?.({
       type: "warning",
-      message: "could not make sure the migrations committed before the failure reached the " +
-        `disk (${describeFailure(error)}); they are committed, and the server flushes them soon`,
+      message: "could not make sure that the migrations this run committed before the failure " +
+        `reached the disk (${describeFailure(error)}): if the server crashes before it flushes ` +
+        "them (within a second, normally), the last of them are undone; `strata current` tells",
     });
   }
 }
