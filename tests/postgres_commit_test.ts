@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { openConnection } from "../lib/db/open.ts";
 import { upgrade } from "../lib/migrate.ts";
+import { MigrationError } from "../lib/runner/runner.ts";
 import { revisionId, sqlMigration } from "./support/databases.ts";
 import { pgTest } from "./support/pg.ts";
 import { withTempDir, writeFiles } from "./support/tmp.ts";
@@ -267,5 +268,103 @@ pgTest("a failure at COMMIT is named as the COMMIT's", async (url) => {
     assert.match(String(error.message), /foreign key/);
     assert.equal(error.statement, "COMMIT");
     assert.deepEqual(await query(url, "SELECT version_num FROM alembic_version"), []);
+  });
+});
+
+/** A chain of .sql migrations with the given up sections, each child of the one before. */
+function chainOf(dir: string, ups: readonly string[]): string {
+  const files: Record<string, string> = {};
+  ups.forEach((up, k) => {
+    const i = k + 1;
+    files[`2026_01_01_00000${i}_${revisionId(i)}_step_${i}.sql`] = sqlMigration(
+      revisionId(i),
+      i === 1 ? null : revisionId(i - 1),
+      up,
+    );
+  });
+  const root = path.join(dir, "migrations");
+  writeFiles(path.join(root, "postgresql"), files);
+  return root;
+}
+
+pgTest("a migration sent behind one that fails at COMMIT runs nothing", async (url) => {
+  await withTempDir(async (dir) => {
+    // The second fails only when it commits; the third was sent before that answer came.
+    const root = chainOf(dir, [
+      "CREATE TABLE p (id INTEGER PRIMARY KEY);",
+      "CREATE TABLE c (pid INTEGER REFERENCES p DEFERRABLE INITIALLY DEFERRED);\n" +
+      "INSERT INTO c VALUES (42);",
+      "CREATE TABLE t3 (id INTEGER);",
+      "CREATE TABLE t4 (id INTEGER);",
+    ]);
+    const error = await upgrade("head", { url, dir: root }).then(
+      () => assert.fail("the upgrade succeeded"),
+      (e) => e,
+    );
+    assert.ok(error instanceof MigrationError, String(error));
+    assert.equal(error.revision, revisionId(2));
+    assert.match(error.message, /foreign key/);
+    assert.deepEqual(
+      error.results.map((r: { status: string }) => r.status),
+      ["applied", "failed", "not run", "not run"],
+    );
+    const versions = await query<{ version_num: string }>(
+      url,
+      "SELECT version_num FROM alembic_version",
+    );
+    assert.deepEqual(versions.map((r) => r.version_num), [revisionId(1)]);
+    const tables = await query<{ tablename: string }>(
+      url,
+      "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename IN " +
+        "('c', 't3', 't4') ORDER BY tablename",
+    );
+    assert.deepEqual(tables, []);
+    const log = await query<{ revision: string }>(url, "SELECT revision FROM strata_log");
+    assert.deepEqual(log.map((r) => r.revision), [revisionId(1)]);
+  });
+});
+
+pgTest("a failing statement in a pipelined chain stops it where it failed", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = chainOf(dir, [
+      "CREATE TABLE t1 (id INTEGER);",
+      "CREATE TABLE t2 (id INTEGER);",
+      "CREATE TABLE t3 (id INTEGER);\nINSERT INTO missing VALUES (1);",
+      "CREATE TABLE t4 (id INTEGER);",
+      "CREATE TABLE t5 (id INTEGER);",
+    ]);
+    const events: string[] = [];
+    const error = await upgrade("head", {
+      url,
+      dir: root,
+      onEvent: (e) => e.type === "step" && events.push(e.step.revision.revision),
+    }).then(() => assert.fail("the upgrade succeeded"), (e) => e);
+    assert.equal(error.revision, revisionId(3));
+    assert.equal(error.statement, "INSERT INTO missing VALUES (1)");
+    assert.equal(error.line, 7);
+    assert.deepEqual(events, [revisionId(1), revisionId(2)], "steps reported in order");
+    assert.deepEqual(
+      error.results.map((r: { status: string }) => r.status),
+      ["applied", "applied", "failed", "not run", "not run"],
+    );
+    const tables = await query<{ tablename: string }>(
+      url,
+      "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 't_' " +
+        "ORDER BY tablename",
+    );
+    assert.deepEqual(tables.map((r) => r.tablename), ["t1", "t2"]);
+    // The connection is left usable and idle: the next run completes the chain.
+    writeFiles(
+      path.join(root, "postgresql"),
+      {
+        [`2026_01_01_000003_${revisionId(3)}_step_3.sql`]: sqlMigration(
+          revisionId(3),
+          revisionId(2),
+          "CREATE TABLE t3 (id INTEGER);",
+        ),
+      },
+    );
+    const result = await upgrade("head", { url, dir: root });
+    assert.deepEqual(result.after, [revisionId(5)]);
   });
 });

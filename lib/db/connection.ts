@@ -26,9 +26,11 @@ export interface Connection {
    * (PostgreSQL pipelines them). Only for statements inside one explicit transaction (the
    * batch may begin or end it): the server does not stop at the first failure, the failed
    * transaction does. Rejects with the {@link DatabaseError} of the first statement that
-   * failed, naming that statement, with its position in `batchIndex`.
+   * failed, naming that statement, with its position in `batchIndex`. `onSent` is called once
+   * every statement has been handed to the session, in order, before any is answered: what is
+   * sent after that runs after them.
    */
-  executeBatch(statements: readonly string[]): Promise<void>;
+  executeBatch(statements: readonly string[], onSent?: () => void): Promise<void>;
   /** Run a script of several statements without parameters (used for schema copies). */
   executeScript(sql: string): Promise<void>;
   /** End the session; the connection cannot be used afterwards. */

@@ -139,8 +139,8 @@ class PostgresConnection implements Connection {
     }
   }
 
-  async executeBatch(statements: readonly string[]): Promise<void> {
-    if (statements.length === 0) return;
+  async executeBatch(statements: readonly string[], onSent?: () => void): Promise<void> {
+    if (statements.length === 0) return onSent?.();
     let sql: postgres.Sql;
     try {
       sql = await this.#sql;
@@ -151,13 +151,15 @@ class PostgresConnection implements Connection {
     // together, answered in order. Each is its own protocol message, so each settles on its
     // own and the first failure names its statement; the ones after it fail (or, for COMMIT,
     // roll back) in the aborted transaction.
-    const settled = await Promise.allSettled(statements.map((s) => {
+    const sent = statements.map((s) => {
       try {
         return this.#send(sql, s, [], true);
       } catch (error) {
         return Promise.reject(error);
       }
-    }));
+    });
+    onSent?.();
+    const settled = await Promise.allSettled(sent);
     const failed = settled.findIndex((r) => r.status === "rejected");
     if (failed >= 0) {
       const error = wrapError(

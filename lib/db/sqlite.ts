@@ -91,7 +91,9 @@ class SqliteConnection implements Connection {
     }
   }
 
-  executeBatch(statements: readonly string[]): Promise<void> {
+  executeBatch(statements: readonly string[], onSent?: () => void): Promise<void> {
+    // In process and synchronous: each statement has run before the next is looked at.
+    onSent?.();
     for (let i = 0; i < statements.length; i++) {
       try {
         this.#db.exec(statements[i]);

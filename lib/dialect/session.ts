@@ -49,6 +49,16 @@ export interface TransactionMark {
   check(id: string): string;
 }
 
+/**
+ * Statements that let a migration be sent before the one ahead of it is answered: the one ahead
+ * records, inside its transaction, that it committed; the one behind checks that first thing in
+ * its own, and so runs nothing unless the one ahead committed.
+ */
+export interface PipelineChecks {
+  committed(token: string): string;
+  after(token: string): string;
+}
+
 /** See {@link SessionDialect.foreignKeyTracker}. */
 export interface ForeignKeyTracker {
   /** Called with statements about to run, before they run. */
@@ -69,6 +79,8 @@ export interface SessionDialect {
   readonly flushSettings?: FlushSettings;
   /** Where statements can run outside the transaction they were sent for. */
   readonly transactionMark?: TransactionMark;
+  /** Where sending a migration behind the one in progress saves a round trip. */
+  readonly pipeline?: PipelineChecks;
   /**
    * Where the server can measure a migration's duration inside its transaction, so its log
    * row can be sent with its statements in one round trip; absent elsewhere (SQLite, in the
@@ -198,6 +210,14 @@ const postgresSession: SessionDialect = {
     // DEFAULT: the value the session would have without any SET (server, database, role or
     // connection settings), so a migration's own SET cannot leave the run unflushed.
     flush: "SET LOCAL synchronous_commit = DEFAULT",
+  },
+  // A session setting set inside the transaction: a transaction that fails takes it back.
+  pipeline: {
+    committed: (token) => `SET strata.committed = ${quoteLiteral(token)}`,
+    after: (token) =>
+      `SELECT CASE WHEN current_setting('strata.committed', true) IS DISTINCT FROM ${
+        quoteLiteral(token)
+      } THEN current_setting('strata.previous_migration_failed') END AS after_previous`,
   },
   // A custom setting, local to the transaction: unset (or empty) anywhere else.
   transactionMark: {

@@ -290,11 +290,11 @@ class LiveExecutor implements Executor {
   defer(statements: readonly SqlStatement[]): void {
     this.#pending.push(...statements);
   }
-  /** Send the queued statements, then these, as one batch. */
-  async flush(statements: readonly SqlStatement[] = []): Promise<void> {
+  /** Send the queued statements, then these, as one batch (`onSent`: see executeBatch). */
+  async flush(statements: readonly SqlStatement[] = [], onSent?: () => void): Promise<void> {
     const pending = this.#pending;
     this.#pending = [];
-    await this.#batch(pending.length > 0 ? [...pending, ...statements] : statements);
+    await this.#batch(pending.length > 0 ? [...pending, ...statements] : statements, onSent);
   }
   async run(statement: string, params: readonly unknown[] = [], line: number | null = null) {
     this.guard?.(statement);
@@ -321,12 +321,12 @@ class LiveExecutor implements Executor {
     return rows;
   }
   comment(): void {}
-  async #batch(batch: readonly SqlStatement[]): Promise<void> {
-    if (batch.length === 0) return;
+  async #batch(batch: readonly SqlStatement[], onSent?: () => void): Promise<void> {
+    if (batch.length === 0) return onSent?.();
     await this.tracker?.before(batch.filter((s) => !OWN.has(s)).map((s) => s.sql));
     this.current = batch[batch.length - 1];
     try {
-      await this.connection.executeBatch(batch.map((s) => s.sql));
+      await this.connection.executeBatch(batch.map((s) => s.sql), onSent);
     } catch (error) {
       const index = error instanceof DatabaseError ? error.batchIndex : null;
       if (index !== null && batch[index]) this.current = batch[index];
@@ -483,6 +483,40 @@ class InFlightCalls {
   }
 }
 
+/** What a migration's commit left: its log row, and whether its flush was left to a later. */
+interface Committed {
+  readonly log: LogEntry;
+  readonly deferred: boolean;
+}
+
+/** How a migration is sent behind the one in progress (see {@link PipelineChecks}). */
+interface PipeOptions {
+  /** The token the migration ahead sets when it commits: run only if it did. */
+  readonly after?: string | null;
+  /** Set this token when committing, for the migration behind. */
+  readonly token?: string | null;
+  /** Called once the whole migration has been handed to the session. */
+  readonly onSent?: () => void;
+}
+
+/** A migration sent and not answered yet. */
+interface InFlight {
+  readonly index: number;
+  readonly step: PlanStep;
+  readonly sentAt: number;
+  readonly token: string | null;
+  readonly completion: Promise<Committed>;
+}
+
+/**
+ * Whether a migration can be sent behind the one in progress: a transactional SQL migration
+ * sent whole, which needs no answer from the database before its commit.
+ */
+function canPipeline(context: RunContext, step: PlanStep): boolean {
+  const body = bodyOf(step);
+  return body.transactional && sentWhole(body) && !mayTouchVersionTable(context, body);
+}
+
 /**
  * Whether a transactional migration's statements go out with its BEGIN and its COMMIT in one
  * batch: SQL statements without savepoints or other transaction control among them.
@@ -572,10 +606,58 @@ export async function executePlan(
   const defer = session.flushSettings !== undefined && !context.flushEachCommit;
   /** The log row of the last commit that did not wait for the disk, until one that did. */
   let unflushed: LogEntry | null = null;
+  // PostgreSQL: a migration is sent while the one ahead of it is still being answered, and
+  // runs only if that one committed (see PipelineChecks); the server never waits for us.
+  const pipeline = context.dryRun ? undefined : session.pipeline;
+  const runToken = Math.random().toString(36).slice(2, 10);
+  let inflight: InFlight | null = null;
+  let lastDone = performance.now();
+  const applied = (step: PlanStep, committed: Committed | null, durationMs: number) => {
+    if (committed) unflushed = committed.deferred ? committed.log : null;
+    results.push(resultOf(step, "applied", durationMs));
+    if (!context.dryRun) context.onEvent?.({ type: "step", step, durationMs });
+  };
+  /** Record the failure of steps[index], settle the one sent behind it, and throw. */
+  const failAt = async (
+    index: number,
+    error: unknown,
+    started: number,
+    behind: InFlight | null,
+  ): Promise<never> => {
+    const step = steps[index];
+    const failure = error instanceof MigrationError
+      ? error
+      : new MigrationError(step, { reason: describeFailure(error), cause: error });
+    results.push(resultOf(step, "failed", performance.now() - started, failure.message));
+    let rest = index + 1;
+    if (behind) {
+      // Its first check refused it: nothing of it ran (were it to have committed, say so).
+      const committed = await behind.completion.catch(() => null);
+      if (committed) applied(behind.step, committed, performance.now() - behind.sentAt);
+      else results.push(resultOf(behind.step, "not run", 0));
+      rest = behind.index + 1;
+    }
+    for (const later of steps.slice(rest)) results.push(resultOf(later, "not run", 0));
+    failure.results = results;
+    if (unflushed) await flushDeferred(context, unflushed);
+    throw failure;
+  };
+  /** Wait for the migration in flight; the one sent behind it, if any, fails with it. */
+  const settle = async (ahead: InFlight, behind: InFlight | null) => {
+    let committed: Committed;
+    try {
+      committed = await ahead.completion;
+    } catch (error) {
+      return await failAt(ahead.index, error, ahead.sentAt, behind);
+    }
+    const done = performance.now();
+    // From when the server could start on it: the one ahead may have kept it waiting.
+    applied(ahead.step, committed, done - Math.max(ahead.sentAt, lastDone));
+    lastDone = done;
+  };
   try {
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i];
-      const started = performance.now();
       // The last commit of a run that deferred others flushes them: it must wait for the disk
       // whatever a migration set for itself or for the session.
       const mode: CommitMode = !defer || steps.length === 1
@@ -583,25 +665,45 @@ export async function executePlan(
         : i < steps.length - 1
         ? "deferred"
         : "flush";
-      try {
-        if (context.dryRun) await dryRunStep(context, step, shadow, print, mode);
-        else {
-          const committed = await liveStep(context, step, context.connection!, mode);
-          unflushed = committed.deferred ? committed.log : null;
-        }
-      } catch (error) {
-        const failure = error instanceof MigrationError
-          ? error
-          : new MigrationError(step, { reason: describeFailure(error), cause: error });
-        results.push(resultOf(step, "failed", performance.now() - started, failure.message));
-        for (const rest of steps.slice(i + 1)) results.push(resultOf(rest, "not run", 0));
-        failure.results = results;
-        if (unflushed) await flushDeferred(context, unflushed);
-        throw failure;
+      const pipelined = pipeline !== undefined && canPipeline(context, step);
+      if (!pipelined && inflight) {
+        const ahead: InFlight = inflight;
+        inflight = null;
+        await settle(ahead, null);
       }
-      const durationMs = performance.now() - started;
-      results.push(resultOf(step, "applied", durationMs));
-      if (!context.dryRun) context.onEvent?.({ type: "step", step, durationMs });
+      const started = performance.now();
+      if (!pipelined) {
+        let committed: Committed | null = null;
+        try {
+          if (context.dryRun) await dryRunStep(context, step, shadow, print, mode);
+          else committed = await liveStep(context, step, context.connection!, mode);
+        } catch (error) {
+          await failAt(i, error, started, null);
+        }
+        lastDone = performance.now();
+        applied(step, committed, lastDone - started);
+        continue;
+      }
+      const next = steps[i + 1];
+      const token = next && canPipeline(context, next) ? `${runToken}.${i}` : null;
+      let onSent!: () => void;
+      const sent = new Promise<void>((resolve) => onSent = resolve);
+      const completion = liveStep(context, step, context.connection!, mode, {
+        after: inflight?.token ?? null,
+        token,
+        onSent,
+      });
+      completion.catch(() => {}); // settled below, in order
+      // Once it is on its way (or failed before it went), wait for the one ahead of it.
+      await Promise.race([sent, completion.then(() => {}, () => {})]);
+      const ahead: InFlight | null = inflight;
+      inflight = { index: i, step, sentAt: started, token, completion };
+      if (ahead) await settle(ahead, inflight);
+    }
+    if (inflight) {
+      const last: InFlight = inflight;
+      inflight = null;
+      await settle(last, null);
     }
     // Not reached with a deferred commit (the last step's waits), but cheap to be sure of.
     if (unflushed) await flushDeferred(context, unflushed);
@@ -737,7 +839,8 @@ async function liveStep(
   step: PlanStep,
   connection: Connection,
   mode: CommitMode,
-): Promise<{ log: LogEntry; deferred: boolean }> {
+  pipe: PipeOptions = {},
+): Promise<Committed> {
   const body = bodyOf(step);
   const begin = getDialect(context.dialect).beginStatement;
   const session = sessionDialect(context.dialect);
@@ -829,6 +932,7 @@ async function liveStep(
     ...session.transactionSettings(context.timeouts ?? {}),
     ...(mode === "deferred" && session.flushSettings ? [session.flushSettings.defer] : []),
     ...(session.transactionMark ? [session.transactionMark.set(id)] : []),
+    ...(pipe.after && session.pipeline ? [session.pipeline.after(pipe.after)] : []),
   ]));
   try {
     await runStepBody(step, body, executor);
@@ -848,10 +952,11 @@ async function liveStep(
       ...own([
         ...checks(true),
         ...bookkeepingStatements(context, step, startedAt, finishedAt, elapsed),
+        ...(pipe.token && session.pipeline ? [session.pipeline.committed(pipe.token)] : []),
       ]),
       // Its own message, so that a failure at commit (a deferred constraint) is named so.
       ...own(["COMMIT"]),
-    ]);
+    ], pipe.onSent);
     return { log: logEntryOf(step, startedAt, finishedAt), deferred: mode === "deferred" };
   } catch (error) {
     await connection.execute("ROLLBACK").catch(() => {});
@@ -927,10 +1032,7 @@ async function checkVersionRows(
   body: MigrationStep,
   executor: LiveExecutor,
 ): Promise<void> {
-  const table = context.versionTable.toLowerCase();
-  const mayTouch = body.kind === "function" ||
-    body.statements.some((s) => s.sql.toLowerCase().includes(table));
-  if (!mayTouch) return;
+  if (!mayTouchVersionTable(context, body)) return;
   const rows = new Set(
     (await executor.query<{ version_num: string }>(
       `SELECT version_num FROM ${quoteIdent(context.versionTable)}`,
@@ -946,6 +1048,13 @@ async function checkVersionRows(
         : `rows ${present.join(", ")} are there already`
     }); a migration must leave it to strata`,
   });
+}
+
+/** A TypeScript migration, or SQL naming the version table. */
+function mayTouchVersionTable(context: RunContext, body: MigrationStep): boolean {
+  const table = context.versionTable.toLowerCase();
+  return body.kind === "function" ||
+    body.statements.some((s) => s.sql.toLowerCase().includes(table));
 }
 
 /** Record a stamp in the log (inside the caller's transaction). */
