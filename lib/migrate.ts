@@ -308,6 +308,8 @@ async function withLocks<T>(
         }),
       );
     }
+    // Locked: from here the run's session holds its work, and must not be quietly replaced.
+    connection.pin?.();
     return await fn({
       verify: async () => {
         for (const lock of locks) await lock.verify?.();

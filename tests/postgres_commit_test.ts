@@ -368,3 +368,51 @@ pgTest("a failing statement in a pipelined chain stops it where it failed", asyn
     assert.deepEqual(result.after, [revisionId(5)]);
   });
 });
+
+pgTest("a migration sent behind a slow one is logged when it ran", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = chainOf(dir, [
+      "SELECT pg_sleep(0.5);",
+      "CREATE TABLE t2 (id INTEGER);",
+      "CREATE TABLE t3 (id INTEGER);",
+    ]);
+    const before = Date.now();
+    await upgrade("head", { url, dir: root });
+    const after = Date.now();
+    const rows = await query<{ revision: string; started_at: string; finished_at: string }>(
+      url,
+      "SELECT revision, started_at, finished_at FROM strata_log ORDER BY revision",
+    );
+    const times = rows.map((r) => [Date.parse(r.started_at), Date.parse(r.finished_at)]);
+    for (const [i, [start, finish]] of times.entries()) {
+      assert.ok(start >= before - 5 && finish <= after + 5, `row ${i} within the run`);
+      assert.ok(finish >= start, `row ${i} ends after it starts`);
+      // On the client's clock, each started once the one ahead had committed.
+      if (i > 0) assert.ok(start >= times[i - 1][1] - 2, JSON.stringify(rows));
+    }
+    assert.ok(times[0][1] - times[0][0] >= 450, "the sleep is in the first row");
+  });
+});
+
+pgTest("a session the server ends while the run waits for the lock is reopened", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = chainOf(dir, [
+      "CREATE TABLE t1 (id INTEGER);",
+      "SELECT pg_sleep(2.5);\nCREATE TABLE t2 (id INTEGER);",
+    ]);
+    const name = new URL(url).pathname.slice(1);
+    const admin = openConnection(url);
+    try {
+      await admin.execute(`ALTER DATABASE ${name} SET idle_session_timeout = '800ms'`);
+    } finally {
+      await admin.close();
+    }
+    const first = upgrade("head", { url, dir: root });
+    await new Promise((r) => setTimeout(r, 400));
+    // Waits on the advisory lock while its own session idles past the server's timeout.
+    const second = await upgrade("head", { url, dir: root });
+    await first;
+    assert.deepEqual(second.after, [revisionId(2)]);
+    assert.deepEqual(second.steps, []);
+  });
+});

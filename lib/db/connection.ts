@@ -33,6 +33,12 @@ export interface Connection {
   executeBatch(statements: readonly string[], onSent?: () => void): Promise<void>;
   /** Run a script of several statements without parameters (used for schema copies). */
   executeScript(sql: string): Promise<void>;
+  /**
+   * From now on the session must not be replaced (it holds a lock, or runs migrations): if it
+   * closes, every later statement fails instead of reconnecting. Before this, a session the
+   * server ends while strata only waits (for a lock) is reopened on the next statement.
+   */
+  pin?(): void;
   /** End the session; the connection cannot be used afterwards. */
   close(): Promise<void>;
 }

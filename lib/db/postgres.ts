@@ -66,11 +66,11 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Connec
 type Params = postgres.ParameterOrJSON<never>[];
 
 /**
- * A session, and only one: once it has been open, it is never silently replaced. The driver
- * would reconnect when the server ends a session and run the queries still queued on the new
- * one, outside the migration's transaction (its later statements in autocommit, its version
- * change with them); a session that closed instead fails every later statement, and the queries
- * queued when it closed are withdrawn before the driver can send them anywhere.
+ * A session, and only one once pinned (see {@link Connection.pin}): never silently replaced.
+ * The driver would reconnect when the server ends a session and run the queries still queued
+ * on the new one, outside the migration's transaction (its later statements in autocommit, its
+ * version change with them); a pinned session that closed instead fails every later statement,
+ * and the queries queued when it closed are withdrawn before the driver can send them anywhere.
  */
 class PostgresConnection implements Connection {
   readonly dialect = "postgresql" as const;
@@ -78,8 +78,8 @@ class PostgresConnection implements Connection {
   readonly displayUrl: string;
   /** Queries sent or queued and not settled yet. */
   readonly #pending = new Set<{ readonly state?: unknown; cancel(): void }>();
-  /** A query has succeeded: the session exists (closing before that is a failed connect). */
-  #opened = false;
+  /** See {@link Connection.pin}. */
+  #pinned = false;
   /** The session closed after it had been open. */
   #lost = false;
   constructor(sql: Promise<postgres.Sql>, displayUrl: string) {
@@ -87,9 +87,13 @@ class PostgresConnection implements Connection {
     this.displayUrl = displayUrl;
   }
 
+  pin(): void {
+    this.#pinned = true;
+  }
+
   /** Called by the driver when the session's socket closes, before it reconnects. */
   closed(): void {
-    if (!this.#opened) return;
+    if (!this.#pinned) return;
     this.#lost = true;
     for (const query of this.#pending) {
       // Sent ones were failed by the close; queued ones would go to the next session.
@@ -110,13 +114,8 @@ class PostgresConnection implements Connection {
     // `state` is the driver's: set once the query is handed to the session.
     const handle = query as unknown as { readonly state?: unknown; cancel(): void };
     this.#pending.add(handle);
-    query.then(
-      () => {
-        this.#pending.delete(handle);
-        this.#opened = true;
-      },
-      () => this.#pending.delete(handle),
-    );
+    const settle = () => this.#pending.delete(handle);
+    query.then(settle, settle);
     return query;
   }
 

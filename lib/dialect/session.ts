@@ -18,10 +18,16 @@ export interface MigrationTimeouts {
 }
 
 /**
- * SQL for a log row's finish time (ISO 8601, on the clock of its start time) and duration in
- * ms, measured by the server from the start of the row's transaction to the row's insert.
+ * SQL for a log row's start and finish times (ISO 8601) and duration in ms, measured by the
+ * server: from the start of the row's transaction to the row's insert. `clockOffsetMs` (the
+ * client's clock minus the server's) puts the times on the client's clock, like the log's
+ * other rows; 0 leaves them on the server's (a dry run's script runs later, elsewhere).
  */
-export type ElapsedSql = (startedAtIso: string) => { finishedAt: string; durationMs: string };
+export type ServerTimesSql = (clockOffsetMs: number) => {
+  startedAt: string;
+  finishedAt: string;
+  durationMs: string;
+};
 
 /**
  * Statements for a run whose commits, but the last, do not wait for the disk. The write-ahead
@@ -82,11 +88,13 @@ export interface SessionDialect {
   /** Where sending a migration behind the one in progress saves a round trip. */
   readonly pipeline?: PipelineChecks;
   /**
-   * Where the server can measure a migration's duration inside its transaction, so its log
-   * row can be sent with its statements in one round trip; absent elsewhere (SQLite, in the
-   * same process, runs them one by one anyway).
+   * Where the server can time a migration inside its transaction, so its log row can be sent
+   * with its statements in one round trip (and before the migration ahead of it has finished);
+   * absent elsewhere (SQLite, in the same process, runs them one by one anyway).
    */
-  readonly elapsed?: ElapsedSql;
+  readonly serverTimes?: ServerTimesSql;
+  /** The client's clock minus the server's, in ms (where there are {@link serverTimes}). */
+  clockOffset?(connection: Connection): Promise<number>;
   /** Statements run right after `BEGIN` to set per-transaction timeouts. */
   transactionSettings(timeouts: MigrationTimeouts): string[];
   /** What {@link prepareRun} sends, and its restore, as a dry run prints them. */
@@ -227,12 +235,24 @@ const postgresSession: SessionDialect = {
         quoteLiteral(id)
       } THEN current_setting('strata.transaction_lost') END AS in_transaction`,
   },
-  // now() is the transaction's start; the client's start time keeps the log on one clock.
-  elapsed: (started) => ({
-    finishedAt: `to_char((${quoteLiteral(started)}::timestamptz + (clock_timestamp() - now())) ` +
-      `AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
-    durationMs: "round(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer",
-  }),
+  // now() is the transaction's start, clock_timestamp() the moment of the row's insert.
+  serverTimes: (offset) => {
+    const shift = Math.abs(offset) >= 0.5 ? ` + interval '${offset.toFixed(1)} milliseconds'` : "";
+    const iso = (time: string) =>
+      `to_char((${time}${shift}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+    return {
+      startedAt: iso("now()"),
+      finishedAt: iso("clock_timestamp()"),
+      durationMs: "round(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer",
+    };
+  },
+  async clockOffset(connection) {
+    const before = Date.now();
+    const [row] = await connection.query<{ ms: string | number }>(
+      "SELECT extract(epoch FROM clock_timestamp()) * 1000 AS ms",
+    );
+    return (before + Date.now()) / 2 - Number(row.ms);
+  },
   transactionSettings(timeouts) {
     const out: string[] = [];
     if (timeouts.statementTimeoutMs) {

@@ -347,6 +347,8 @@ export async function acquireAdvisoryLock(
     );
     if (row.locked) {
       pid = Number(row.pid);
+      // The lock lives as long as this session: it must not be quietly replaced.
+      session.pin?.();
       break;
     }
     const holder = await describeAdvisoryHolder(session, key);

@@ -16,9 +16,9 @@ import { openSqlite } from "../db/sqlite.ts";
 import { getDialect } from "../dialect/dialect.ts";
 import { quoteIdent, quoteLiteral } from "../dialect/quote.ts";
 import {
-  type ElapsedSql,
   type ForeignKeyTracker,
   type MigrationTimeouts,
+  type ServerTimesSql,
   sessionDialect,
 } from "../dialect/session.ts";
 import type { Executor, Row } from "../ops/executor.ts";
@@ -231,9 +231,11 @@ function literal(value: string | number | null | undefined): string {
  * its finish time and duration are measured by the server when the row is inserted (the
  * statement can then be sent before the migration's statements have run).
  */
-export function logStatement(context: RunContext, entry: LogEntry, elapsed?: ElapsedSql): string {
-  const started = entry.startedAt.toISOString();
-  const finish = elapsed?.(started);
+export function logStatement(
+  context: RunContext,
+  entry: LogEntry,
+  times?: ReturnType<ServerTimesSql>,
+): string {
   const values = [
     literal(entry.revision),
     literal(entry.direction),
@@ -241,9 +243,9 @@ export function logStatement(context: RunContext, entry: LogEntry, elapsed?: Ela
     literal(entry.checksum),
     literal(entry.filename),
     literal(context.versionTable),
-    literal(started),
-    finish?.finishedAt ?? literal(entry.finishedAt.toISOString()),
-    finish?.durationMs ?? literal(entry.finishedAt.getTime() - entry.startedAt.getTime()),
+    times?.startedAt ?? literal(entry.startedAt.toISOString()),
+    times?.finishedAt ?? literal(entry.finishedAt.toISOString()),
+    times?.durationMs ?? literal(entry.finishedAt.getTime() - entry.startedAt.getTime()),
     literal(logOrigin().host),
     literal(logOrigin().pid),
     literal(context.command.slice(0, 255)),
@@ -497,6 +499,8 @@ interface PipeOptions {
   readonly token?: string | null;
   /** Called once the whole migration has been handed to the session. */
   readonly onSent?: () => void;
+  /** The client's clock minus the server's (see ServerTimesSql). */
+  readonly clockOffsetMs?: number;
 }
 
 /** A migration sent and not answered yet. */
@@ -512,6 +516,11 @@ interface InFlight {
  * Whether a migration can be sent behind the one in progress: a transactional SQL migration
  * sent whole, which needs no answer from the database before its commit.
  */
+function sentWholeStep(step: PlanStep): boolean {
+  const body = bodyOf(step);
+  return body.transactional && sentWhole(body);
+}
+
 function canPipeline(context: RunContext, step: PlanStep): boolean {
   const body = bodyOf(step);
   return body.transactional && sentWhole(body) && !mayTouchVersionTable(context, body);
@@ -610,6 +619,11 @@ export async function executePlan(
   // runs only if that one committed (see PipelineChecks); the server never waits for us.
   const pipeline = context.dryRun ? undefined : session.pipeline;
   const runToken = Math.random().toString(36).slice(2, 10);
+  // Migrations timed by the server are logged on the client's clock, like every other row.
+  const clockOffsetMs = !context.dryRun && context.connection && session.clockOffset &&
+      steps.some(sentWholeStep)
+    ? await session.clockOffset(context.connection)
+    : 0;
   let inflight: InFlight | null = null;
   let lastDone = performance.now();
   const applied = (step: PlanStep, committed: Committed | null, durationMs: number) => {
@@ -676,7 +690,11 @@ export async function executePlan(
         let committed: Committed | null = null;
         try {
           if (context.dryRun) await dryRunStep(context, step, shadow, print, mode);
-          else committed = await liveStep(context, step, context.connection!, mode);
+          else {
+            committed = await liveStep(context, step, context.connection!, mode, {
+              clockOffsetMs,
+            });
+          }
         } catch (error) {
           await failAt(i, error, started, null);
         }
@@ -689,6 +707,7 @@ export async function executePlan(
       let onSent!: () => void;
       const sent = new Promise<void>((resolve) => onSent = resolve);
       const completion = liveStep(context, step, context.connection!, mode, {
+        clockOffsetMs,
         after: inflight?.token ?? null,
         token,
         onSent,
@@ -773,9 +792,9 @@ async function dryRunStep(
   const now = new Date();
   // A non-transactional migration moves the version table in a short transaction of its own.
   if (!body.transactional) print(`${dialect.beginStatement};`);
-  const elapsed = body.transactional && sentWhole(body) ? session.elapsed : undefined;
+  const times = body.transactional && sentWhole(body) ? session.serverTimes?.(0) : undefined;
   if (mode === "flush" && session.flushSettings) print(`${session.flushSettings.flush};`);
-  for (const s of bookkeepingStatements(context, step, now, now, elapsed)) print(`${s};`);
+  for (const s of bookkeepingStatements(context, step, now, now, times)) print(`${s};`);
   print("COMMIT;");
   print("");
 }
@@ -798,11 +817,11 @@ function bookkeepingStatements(
   step: PlanStep,
   startedAt: Date,
   finishedAt: Date,
-  elapsed?: ElapsedSql,
+  times?: ReturnType<ServerTimesSql>,
 ): string[] {
   return [
     ...versionChangeStatements(context.versionTable, step.removeVersions, step.addVersions),
-    logStatement(context, logEntryOf(step, startedAt, finishedAt), elapsed),
+    logStatement(context, logEntryOf(step, startedAt, finishedAt), times),
   ];
 }
 
@@ -944,14 +963,14 @@ async function liveStep(
     await checkVersionRows(context, step, body, executor);
     await verified;
     const finishedAt = new Date();
-    // Sent before the statements have run when the migration goes out whole: the server
-    // measures how long it took.
-    const elapsed = sentWhole(body) ? session.elapsed : undefined;
+    // Sent before the statements have run (and maybe before the migration ahead finished)
+    // when the migration goes out whole: the server times it.
+    const times = sentWhole(body) ? session.serverTimes?.(pipe.clockOffsetMs ?? 0) : undefined;
     await executor.flush([
       // One text: if a check fails, the server skips the version change with it.
       ...own([
         ...checks(true),
-        ...bookkeepingStatements(context, step, startedAt, finishedAt, elapsed),
+        ...bookkeepingStatements(context, step, startedAt, finishedAt, times),
         ...(pipe.token && session.pipeline ? [session.pipeline.committed(pipe.token)] : []),
       ]),
       // Its own message, so that a failure at commit (a deferred constraint) is named so.
@@ -1002,12 +1021,16 @@ async function flushDeferred(context: RunContext, log: LogEntry): Promise<void> 
   const flush = sessionDialect(context.dialect).flushSettings?.flush;
   if (!context.connection || !flush) return;
   try {
+    // The row (and, rarely, an older one of the same process id): its times may be the
+    // server's, so it is found by what the client knows.
     await context.connection.execute([
       getDialect(context.dialect).beginStatement,
       flush,
       `UPDATE ${LOG_TABLE} SET duration_ms = duration_ms WHERE revision = ${
         quoteLiteral(log.revision)
-      } AND started_at = ${quoteLiteral(log.startedAt.toISOString())}`,
+      } AND direction = ${quoteLiteral(log.direction)} AND host = ${
+        quoteLiteral(logOrigin().host)
+      } AND pid = ${logOrigin().pid}`,
       "COMMIT",
     ].join(";\n"));
   } catch (error) {
