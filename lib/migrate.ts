@@ -255,8 +255,6 @@ function canonicalPath(file: string): string {
 
 /** The run's locks as the runner checks them. */
 interface HeldLocks {
-  /** Throws when a lock is no longer held (before each migration). */
-  verify(): Promise<void>;
   /** A statement that fails when a lock is no longer held, for inside a transaction. */
   readonly guard: string | null;
 }
@@ -310,12 +308,7 @@ async function withLocks<T>(
     }
     // Locked: from here the run's session holds its work, and must not be quietly replaced.
     connection.pin?.();
-    return await fn({
-      verify: async () => {
-        for (const lock of locks) await lock.verify?.();
-      },
-      guard: locks.find((lock) => lock.guard)?.guard ?? null,
-    });
+    return await fn({ guard: locks.find((lock) => lock.guard)?.guard ?? null });
   } finally {
     for (const lock of locks.reverse()) await lock.release().catch(() => {});
     await (advisorySession ?? lockSession)?.close().catch(() => {});
@@ -330,7 +323,6 @@ function runContext(
   held?: HeldLocks,
 ): RunContext {
   return {
-    beforeStep: held?.verify,
     commitGuard: held?.guard,
     dialect: prepared.target.dialect,
     connection,
@@ -668,7 +660,6 @@ export async function stamp(
       });
       await ensureBookkeeping(connection, prepared.versionTable);
       const context = runContext(prepared, connection, options, command);
-      await held.verify();
       await connection.execute(getDialect(prepared.target.dialect).beginStatement);
       try {
         for (const s of stampStatements(prepared, change, options.purge ?? false)) {

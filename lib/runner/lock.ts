@@ -65,8 +65,6 @@ export interface LockHolder {
 /** A held lock; `release` is idempotent. */
 export interface Lock {
   release(): Promise<void>;
-  /** Throws when the lock has been lost (a lockfile another process took as stale). */
-  verify?(): Promise<void>;
   /**
    * A statement for the run's own connection that fails when the lock has been lost (a
    * PostgreSQL lock session the server ended): sent inside each migration's transaction, it

@@ -128,8 +128,6 @@ export interface RunContext {
   readonly flushEachCommit?: boolean;
   /** The command, recorded in `strata_log` (e.g. `upgrade head`). */
   readonly command: string;
-  /** Run before each live migration: throws when the run's locks are no longer held. */
-  readonly beforeStep?: () => Promise<void>;
   /**
    * A statement that fails when the run's locks are no longer held (PostgreSQL's advisory
    * lock): sent inside each migration's transaction before its COMMIT, in the same round trip,
@@ -899,13 +897,9 @@ async function liveStep(
       cause: error,
     });
 
-  // The run's locks are checked while a transactional migration's first statements are on
-  // their way; it commits only once the check passed. A non-transactional one waits for it.
-  const verified = context.beforeStep?.() ?? Promise.resolve();
-  verified.catch(() => {}); // awaited below, where its failure becomes the step's
-
   if (!body.transactional) {
-    await verified;
+    // The lock is checked before the first statement (and again in the version change's
+    // transaction); a transactional migration checks it in its commit text.
     if (context.commitGuard) {
       try {
         await connection.execute(context.commitGuard);
@@ -961,7 +955,6 @@ async function liveStep(
       if (violations.length > 0) throw violationError(step, violations, false);
     }
     await checkVersionRows(context, step, body, executor);
-    await verified;
     const finishedAt = new Date();
     // Sent before the statements have run (and maybe before the migration ahead finished)
     // when the migration goes out whole: the server times it.
