@@ -13,6 +13,7 @@ import { MigrationError } from "../lib/runner/runner.ts";
 import { revisionId, sqlMigration } from "./support/databases.ts";
 import { pgTest } from "./support/pg.ts";
 import { withTempDir, writeFiles } from "./support/tmp.ts";
+import { runCli, RUNTIMES } from "./support/runtimes.ts";
 
 /** A chain whose migration i records the synchronous_commit it ran under in table sc<i>. */
 function settingChain(dir: string, count: number, last?: string): string {
@@ -414,5 +415,57 @@ pgTest("a session the server ends while the run waits for the lock is reopened",
     await first;
     assert.deepEqual(second.after, [revisionId(2)]);
     assert.deepEqual(second.steps, []);
+  });
+});
+
+pgTest("a lock session reopened while waiting still outlives the idle timeout", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = chainOf(dir, [
+      "SELECT pg_sleep(2);",
+      "SELECT pg_sleep(1.8);\nCREATE TABLE t2 (id INTEGER);",
+    ]);
+    const name = new URL(url).pathname.slice(1);
+    await query(url, `ALTER DATABASE ${name} SET idle_session_timeout = '1s'`);
+    const first = upgrade(revisionId(1), { url, dir: root });
+    await new Promise((r) => setTimeout(r, 300));
+    // Another process, so that it waits on the advisory lock (not this process's mutex).
+    const second = runCli(RUNTIMES[0], ["--url", url, "--dir", root, "upgrade", "head"]);
+    await new Promise((r) => setTimeout(r, 900));
+    // Its lock session, still waiting: the server ends it, the driver reopens it.
+    const killed = await query(
+      url,
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity " +
+        "WHERE application_name = 'strata (lock)' AND datname = current_database() " +
+        "AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)",
+    );
+    assert.equal(killed.length, 1, "the waiting lock session was there");
+    await first;
+    // Then it takes the lock and holds it, idle, through a migration longer than the timeout.
+    const result = await second;
+    assert.equal(result.code, 0, result.stderr);
+    const versions = await query<{ version_num: string }>(
+      url,
+      "SELECT version_num FROM alembic_version",
+    );
+    assert.deepEqual(versions.map((r) => r.version_num), [revisionId(2)]);
+  });
+});
+
+pgTest("a --sql script's log rows all carry the time the script was made", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = chainOf(dir, ["CREATE TABLE t1 (id INTEGER);", "CREATE TABLE t2 (id INTEGER);"]);
+    const sql: string[] = [];
+    await upgrade("head", {
+      url,
+      dir: root,
+      sql: true,
+      onEvent: (e) => e.type === "sql" && sql.push(e.text),
+    });
+    const inserts = sql.filter((line) => line.startsWith("INSERT INTO strata_log"));
+    assert.equal(inserts.length, 2);
+    for (const line of inserts) {
+      assert.doesNotMatch(line, /clock_timestamp|now\(\)/, "one clock for the script's rows");
+      assert.match(line, /'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z', '\d{4}-/);
+    }
   });
 });

@@ -322,8 +322,11 @@ export async function acquireAdvisoryLock(
   session: Connection,
   options: { versionTable: string; timeoutMs: number; onWarning?: (message: string) => void },
 ): Promise<Lock> {
-  // The lock must outlive idle stretches (a long migration on the other connection).
-  await session.execute("SET idle_session_timeout = 0").catch(() => {}); // before 14: none
+  // The lock must outlive idle stretches (a long migration on the other connection); set
+  // while waiting too, and again once locked (a session reopened while waiting lacks it).
+  // (Before PostgreSQL 14 there is no such setting: the error is ignored.)
+  const noIdleTimeout = () => session.execute("SET idle_session_timeout = 0").catch(() => {});
+  await noIdleTimeout();
   // The schema the version table is in, or will be created in: not simply the current
   // schema, which a migration can change for later sessions (a schema named after the user).
   // Literal values, not parameters: each parameterised query would cost a round trip more.
@@ -347,6 +350,7 @@ export async function acquireAdvisoryLock(
       pid = Number(row.pid);
       // The lock lives as long as this session: it must not be quietly replaced.
       session.pin?.();
+      await noIdleTimeout();
       break;
     }
     const holder = await describeAdvisoryHolder(session, key);

@@ -605,6 +605,8 @@ export async function executePlan(
   }
   let restore: (() => Promise<void>) | null = null;
   if (!context.dryRun && context.connection && steps.length > 0) {
+    // Migrations run on this session from here: it must not be quietly replaced.
+    context.connection.pin?.();
     restore = await session.prepareRun(context.connection);
   }
   if (context.dryRun && steps.length > 0) {
@@ -790,9 +792,9 @@ async function dryRunStep(
   const now = new Date();
   // A non-transactional migration moves the version table in a short transaction of its own.
   if (!body.transactional) print(`${dialect.beginStatement};`);
-  const times = body.transactional && sentWhole(body) ? session.serverTimes?.(0) : undefined;
   if (mode === "flush" && session.flushSettings) print(`${session.flushSettings.flush};`);
-  for (const s of bookkeepingStatements(context, step, now, now, times)) print(`${s};`);
+  // A script's log rows all carry the time of its making: one clock for every row.
+  for (const s of bookkeepingStatements(context, step, now, now)) print(`${s};`);
   print("COMMIT;");
   print("");
 }
