@@ -15,22 +15,34 @@ import { pgTest } from "./support/pg.ts";
 import { withTempDir, writeFiles } from "./support/tmp.ts";
 import { runCli, RUNTIMES } from "./support/runtimes.ts";
 
-/** A chain whose migration i records the synchronous_commit it ran under in table sc<i>. */
-function settingChain(dir: string, count: number, last?: string): string {
+/** A chain of .sql migrations with the given up sections, each child of the one before. */
+function chainOf(dir: string, ups: readonly string[]): string {
   const files: Record<string, string> = {};
-  for (let i = 1; i <= count; i++) {
-    const up = i === count && last !== undefined
-      ? last
-      : `CREATE TABLE sc${i} AS SELECT current_setting('synchronous_commit') AS v;`;
+  ups.forEach((up, k) => {
+    const i = k + 1;
     files[`2026_01_01_00000${i}_${revisionId(i)}_step_${i}.sql`] = sqlMigration(
       revisionId(i),
       i === 1 ? null : revisionId(i - 1),
       up,
     );
-  }
+  });
   const root = path.join(dir, "migrations");
   writeFiles(path.join(root, "postgresql"), files);
   return root;
+}
+
+/** A chain whose migration i records the synchronous_commit it ran under in table sc<i>. */
+function settingChain(dir: string, count: number, last?: string): string {
+  return chainOf(
+    dir,
+    Array.from(
+      { length: count },
+      (_, k) =>
+        k === count - 1 && last !== undefined
+          ? last
+          : `CREATE TABLE sc${k + 1} AS SELECT current_setting('synchronous_commit') AS v;`,
+    ),
+  );
 }
 
 async function query<T>(url: string, sql: string): Promise<T[]> {
@@ -271,22 +283,6 @@ pgTest("a failure at COMMIT is named as the COMMIT's", async (url) => {
     assert.deepEqual(await query(url, "SELECT version_num FROM alembic_version"), []);
   });
 });
-
-/** A chain of .sql migrations with the given up sections, each child of the one before. */
-function chainOf(dir: string, ups: readonly string[]): string {
-  const files: Record<string, string> = {};
-  ups.forEach((up, k) => {
-    const i = k + 1;
-    files[`2026_01_01_00000${i}_${revisionId(i)}_step_${i}.sql`] = sqlMigration(
-      revisionId(i),
-      i === 1 ? null : revisionId(i - 1),
-      up,
-    );
-  });
-  const root = path.join(dir, "migrations");
-  writeFiles(path.join(root, "postgresql"), files);
-  return root;
-}
 
 pgTest("a migration sent behind one that fails at COMMIT runs nothing", async (url) => {
   await withTempDir(async (dir) => {
