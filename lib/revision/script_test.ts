@@ -189,6 +189,49 @@ Deno.test("splitSqlStatements: quoting, comments, dollar quotes, trigger bodies"
   deepStrictEqual(splitSqlStatements("\nSELECT 1;", { firstLine: 10 }).map((s) => s.line), [11]);
 });
 
+Deno.test("splitSqlStatements: plain text splits as the lexer splits it", () => {
+  // Text with no quotes, comments or bodies takes a path that does not tokenise; a leading
+  // `/**/` (no newline, so lines stay) sends the same text through the lexer.
+  const pieces = [
+    "CREATE",
+    "TABLE",
+    "t",
+    "(a INT)",
+    ";",
+    ";",
+    " ",
+    "\n",
+    "\t",
+    "\r\n",
+    "\f",
+    "x-y",
+    "1.5",
+    "a/b",
+    "(",
+    ")",
+    ",",
+    "END",
+    "BEGIN",
+  ];
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let n = 0; n < 500; n++) {
+    let text = "";
+    const length = Math.floor(random() * 30);
+    for (let i = 0; i < length; i++) text += pieces[Math.floor(random() * pieces.length)];
+    const firstLine = 1 + Math.floor(random() * 5);
+    const plain = splitSqlStatements(text, { firstLine });
+    const lexed = splitSqlStatements(`/**/${text}`, { firstLine });
+    deepStrictEqual(plain, lexed, JSON.stringify(text));
+  }
+  deepStrictEqual(
+    splitSqlStatements("\n\nCREATE TABLE a (x INT);\n  CREATE INDEX i ON a (x);\n\n", {
+      firstLine: 5,
+    }),
+    [{ sql: "CREATE TABLE a (x INT)", line: 7 }, { sql: "CREATE INDEX i ON a (x)", line: 8 }],
+  );
+});
+
 Deno.test("revisionFromModule: exports become a record", async () => {
   const upgrade = () => {};
   const downgrade = () => {};
