@@ -3,7 +3,8 @@
  * processes and the terminal.
  *
  * Deno and Bun both implement the `node:` modules used here, so most functions need no
- * branch; {@link runtimeInfo} is the only one that asks which runtime it is.
+ * branch; {@link runtimeInfo} asks which runtime it is, and {@link nativeSha256Hex} uses Bun's
+ * own hashing where it is there.
  *
  * @module
  */
@@ -40,6 +41,19 @@ export function runtimeInfo(): RuntimeInfo {
   }
   return { name: "node", version: process.versions.node, compiled: false };
 }
+
+/**
+ * The runtime's own synchronous SHA-256 of a string's UTF-8 bytes, as lowercase hex: Bun's
+ * (`Bun.SHA256`, a global, nothing to load). Null on Deno, whose only synchronous one is in
+ * `node:crypto`, which takes longer to load than hashing a long chain in JavaScript does.
+ */
+export const nativeSha256Hex: ((text: string) => string) | null = (() => {
+  // deno-lint-ignore no-explicit-any
+  const sha256 = (globalThis as any).Bun?.SHA256;
+  return typeof sha256?.hash === "function"
+    ? (text: string) => sha256.hash(text, "hex") as string
+    : null;
+})();
 
 /** Command-line arguments after the program and script. */
 export function args(): string[] {

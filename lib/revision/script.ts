@@ -3,7 +3,7 @@
  *
  * The file system is injected as a `ScriptSource`, so the same code loads a directory on disk,
  * files embedded in the compiled binary, or in-memory files in tests. Everything here is pure
- * apart from that interface.
+ * apart from that interface (and checksums, which use the runtime's native SHA-256 on Bun).
  *
  * @module
  */
@@ -11,6 +11,7 @@
 import { type ParsedFilename, parseFilename, slugify } from "./filename.ts";
 import type { MigrationStep, Revision, SqlStatement, SqlStep } from "./revision.ts";
 import { SqlScanner } from "../sql/lexer.ts";
+import { nativeSha256Hex } from "../runtime.ts";
 
 /** A migration file that cannot be loaded; `file` (and `line` when known) say where. */
 export class MigrationFileError extends Error {
@@ -68,7 +69,10 @@ export function checksumText(text: string): Promise<string> {
 function checksumSync(text: string): string {
   // Synchronous on purpose: `crypto.subtle.digest` costs tens of microseconds a call in thread
   // hops, which dominated loading long chains; migration files are small.
-  return sha256Hex(new TextEncoder().encode(text.replace(/\r\n?/g, "\n")));
+  const normalised = text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text;
+  return nativeSha256Hex
+    ? nativeSha256Hex(normalised)
+    : sha256Hex(new TextEncoder().encode(normalised));
 }
 
 const SHA256_K = new Int32Array([
