@@ -14,7 +14,6 @@ import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import process from "node:process";
-import { pathToFileURL } from "node:url";
 
 /** The runtime strata is running on, with its version. */
 export interface RuntimeInfo {
@@ -224,8 +223,10 @@ export function isDirectory(dir: string): boolean {
 }
 
 /** Import a module from a file path. */
-export function importModule(file: string): Promise<Record<string, unknown>> {
-  return import(pathToFileURL(path.resolve(file)).href);
+export async function importModule(file: string): Promise<Record<string, unknown>> {
+  // Loaded here, not at start-up: only chains with TypeScript migrations need it.
+  const { pathToFileURL } = await import("node:url");
+  return await import(pathToFileURL(path.resolve(file)).href);
 }
 
 /** A path relative to the current directory when that is shorter, for output. */
