@@ -272,28 +272,22 @@ export class SqliteForeignKeyTracker {
       const parts = text.includes(";") ? splitSqlStatements(text).map((s) => s.sql) : [text];
       for (const sql of parts) {
         if (this.#full) return;
-        await this.#note(sql);
+        // Most statements (a new table, an index) are noted without asking the database.
+        const lookup = this.#note(sql);
+        if (lookup) await lookup;
       }
     }
   }
 
-  async #note(sql: string): Promise<void> {
+  /** Note one statement; a Promise when that needs the database. */
+  #note(sql: string): Promise<void> | undefined {
     const withTrigger = triggerTable(sql);
-    if (withTrigger === undefined) return await this.#goFull();
+    if (withTrigger === undefined) return this.#goFull();
     if (withTrigger) this.#triggered.add(withTrigger.toLowerCase());
     const target = statementTarget(sql);
     if (target.kind === "none") return;
-    if (target.kind === "unknown") return await this.#goFull();
-    if (target.kind === "index") {
-      // Dropping a unique index can leave the children of its table with a key SQLite can no
-      // longer check: check them after.
-      const [row] = await this.#connection.query<{ tbl_name: string }>(
-        "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = $1 COLLATE NOCASE",
-        [target.index],
-      );
-      if (row) await this.#touch(row.tbl_name.toLowerCase());
-      return;
-    }
+    if (target.kind === "unknown") return this.#goFull();
+    if (target.kind === "index") return this.#noteIndex(target.index);
     const key = target.table.toLowerCase();
     if (target.creates) {
       // A name touched before (dropped or renamed away) is created again: its old children
@@ -305,6 +299,23 @@ export class SqliteForeignKeyTracker {
       }
       return;
     }
+    return this.#noteWrite(key, sql);
+  }
+
+  /**
+   * `DROP INDEX`: dropping a unique index can leave the children of its table with a key
+   * SQLite can no longer check: check them after.
+   */
+  async #noteIndex(index: string): Promise<void> {
+    const [row] = await this.#connection.query<{ tbl_name: string }>(
+      "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = $1 COLLATE NOCASE",
+      [index],
+    );
+    if (row) await this.#touch(row.tbl_name.toLowerCase());
+  }
+
+  /** A statement that writes, alters, drops or renames `key`. */
+  async #noteWrite(key: string, sql: string): Promise<void> {
     this.#created.delete(key);
     if (
       this.#triggered.has(key) ||
@@ -352,6 +363,7 @@ export class SqliteForeignKeyTracker {
         );
       }
     }
+    if (found.length === 0) return [];
     const baseline = new Map<string, number>();
     /** (child, parent) pairs that had old violations: only theirs need telling apart. */
     const pairs = new Set<string>();
