@@ -46,8 +46,9 @@ const UNKNOWN = { kind: "unknown" } as const;
 
 // ---- reading names ------------------------------------------------------------------------
 
-/** Characters of an unquoted SQLite identifier (SQLite accepts any non-ASCII character). */
-const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uFFFF]/;
+/** An unquoted SQLite identifier (SQLite accepts any non-ASCII character), read at `lastIndex`. */
+const BARE_IDENTIFIER = /[A-Za-z0-9_$\u0080-\uFFFF]+/y;
+const SPACES = /\s*/y;
 
 interface Name {
   readonly schema: string | null;
@@ -57,9 +58,9 @@ interface Name {
 }
 
 function skipSpace(text: string, at: number): number {
-  let i = at;
-  while (i < text.length && /\s/.test(text[i])) i++;
-  return i;
+  SPACES.lastIndex = at;
+  SPACES.exec(text);
+  return Math.max(at, SPACES.lastIndex);
 }
 
 /** One identifier at `at` (quoted with "", ``, [] or bare), or null. */
@@ -85,9 +86,9 @@ function readIdentifier(text: string, at: number): { value: string; end: number 
     const close = text.indexOf("]", at);
     return close < 0 ? null : { value: text.slice(at + 1, close), end: close + 1 };
   }
-  let i = at;
-  while (i < text.length && IDENT_CHAR.test(text[i])) i++;
-  return i > at ? { value: text.slice(at, i), end: i } : null;
+  BARE_IDENTIFIER.lastIndex = at;
+  const bare = BARE_IDENTIFIER.exec(text);
+  return bare ? { value: bare[0], end: at + bare[0].length } : null;
 }
 
 /** A possibly schema-qualified name at `at`: `t`, `main.t`, `"a.b"`, `[x].[y]`. */
