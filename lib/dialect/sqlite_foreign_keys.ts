@@ -348,7 +348,7 @@ export class SqliteForeignKeyTracker {
 
   /** The violations the migration added. */
   async added(): Promise<string[]> {
-    if (!this.#started) return [];
+    if (!this.#started || (!this.#full && this.#onlyNewTables())) return [];
     const tables = this.#full ? await this.#allTables() : await this.#tablesToCheck();
     const found: Violation[] = [];
     for (const table of tables) {
@@ -418,6 +418,17 @@ export class SqliteForeignKeyTracker {
     for (const [identity, list] of await this.#identify(violations)) {
       this.#baseline.set(identity, (this.#baseline.get(identity) ?? 0) + list.length);
     }
+  }
+
+  /**
+   * Every table touched was created by the migration and never written (nor existed before
+   * under its name): they have no rows, so nothing can violate a key.
+   */
+  #onlyNewTables(): boolean {
+    for (const name of this.#touched) {
+      if (!this.#created.has(name) || this.#existed.has(name)) return false;
+    }
+    return true;
   }
 
   /** The touched tables that exist now and the tables that reference them, then and now. */
