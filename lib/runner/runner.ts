@@ -219,6 +219,24 @@ function logOrigin(): { host: string; pid: number } {
   return origin ??= { host: hostname(), pid: pid() };
 }
 
+/** The literals every log row of a run repeats (version table; host, pid, command), once. */
+const runLiterals = new WeakMap<RunContext, { versionTable: string; who: string }>();
+function runLiteralsOf(context: RunContext): { versionTable: string; who: string } {
+  let found = runLiterals.get(context);
+  if (!found) {
+    found = {
+      versionTable: literal(context.versionTable),
+      who: [
+        literal(logOrigin().host),
+        literal(logOrigin().pid),
+        literal(context.command.slice(0, 255)),
+      ].join(", "),
+    };
+    runLiterals.set(context, found);
+  }
+  return found;
+}
+
 function literal(value: string | number | null | undefined): string {
   if (value === null || value === undefined) return "NULL";
   return typeof value === "number" ? String(value) : quoteLiteral(value);
@@ -234,19 +252,18 @@ export function logStatement(
   entry: LogEntry,
   times?: ReturnType<ServerTimesSql>,
 ): string {
+  const run = runLiteralsOf(context);
   const values = [
     literal(entry.revision),
     literal(entry.direction),
     literal(entry.outcome),
     literal(entry.checksum),
     literal(entry.filename),
-    literal(context.versionTable),
+    run.versionTable,
     times?.startedAt ?? literal(entry.startedAt.toISOString()),
     times?.finishedAt ?? literal(entry.finishedAt.toISOString()),
     times?.durationMs ?? literal(entry.finishedAt.getTime() - entry.startedAt.getTime()),
-    literal(logOrigin().host),
-    literal(logOrigin().pid),
-    literal(context.command.slice(0, 255)),
+    run.who,
     literal(entry.detail ?? null),
   ];
   return `INSERT INTO ${LOG_TABLE} (revision, direction, outcome, checksum, filename, ` +
@@ -323,7 +340,12 @@ class LiveExecutor implements Executor {
   comment(): void {}
   async #batch(batch: readonly SqlStatement[], onSent?: () => void): Promise<void> {
     if (batch.length === 0) return onSent?.();
-    await this.tracker?.before(batch.filter((s) => !OWN.has(s)).map((s) => s.sql));
+    if (this.tracker) {
+      // strata's own statements (BEGIN, bookkeeping, COMMIT) are not the migration's.
+      const theirs: string[] = [];
+      for (const s of batch) if (!OWN.has(s)) theirs.push(s.sql);
+      if (theirs.length > 0) await this.tracker.before(theirs);
+    }
     this.current = batch[batch.length - 1];
     try {
       await this.connection.executeBatch(batch.map((s) => s.sql), onSent);
@@ -741,7 +763,7 @@ function resultOf(
   durationMs: number,
   error?: string,
 ): StepResult {
-  return {
+  const result: { -readonly [K in keyof StepResult]: StepResult[K] } = {
     revision: step.revision.revision,
     direction: step.direction,
     path: step.revision.path,
@@ -749,8 +771,9 @@ function resultOf(
     timestamp: step.revision.timestamp,
     status,
     durationMs,
-    ...(error ? { error } : {}),
   };
+  if (error) result.error = error;
+  return result;
 }
 
 async function dryRunStep(
@@ -794,7 +817,9 @@ async function dryRunStep(
   if (!body.transactional) print(`${dialect.beginStatement};`);
   if (mode === "flush" && session.flushSettings) print(`${session.flushSettings.flush};`);
   // A script's log rows all carry the time of its making: one clock for every row.
-  for (const s of bookkeepingStatements(context, step, now, now)) print(`${s};`);
+  for (const s of bookkeepingStatements(context, step, logEntryOf(step, now, now))) {
+    print(`${s};`);
+  }
   print("COMMIT;");
   print("");
 }
@@ -815,13 +840,12 @@ function logEntryOf(step: PlanStep, startedAt: Date, finishedAt: Date): LogEntry
 function bookkeepingStatements(
   context: RunContext,
   step: PlanStep,
-  startedAt: Date,
-  finishedAt: Date,
+  log: LogEntry,
   times?: ReturnType<ServerTimesSql>,
 ): string[] {
   return [
     ...versionChangeStatements(context.versionTable, step.removeVersions, step.addVersions),
-    logStatement(context, logEntryOf(step, startedAt, finishedAt), times),
+    logStatement(context, log, times),
   ];
 }
 
@@ -925,19 +949,19 @@ async function liveStep(
     }
     // The version table moves only after the last statement succeeded, in a short
     // transaction of its own.
-    const finishedAt = new Date();
+    const log = logEntryOf(step, startedAt, new Date());
     try {
       await executor.flush(own([
         begin,
         ...checks(false),
-        ...bookkeepingStatements(context, step, startedAt, finishedAt),
+        ...bookkeepingStatements(context, step, log),
         "COMMIT",
       ]));
     } catch (error) {
       await connection.execute("ROLLBACK").catch(() => {});
       throw lostCheck(step, error) ?? fail(error, true);
     }
-    return { log: logEntryOf(step, startedAt, finishedAt), deferred: false };
+    return { log, deferred: false };
   }
 
   // BEGIN and the settings go out with the migration's first statement; a migration of SQL
@@ -957,7 +981,7 @@ async function liveStep(
       if (violations.length > 0) throw violationError(step, violations, false);
     }
     await checkVersionRows(context, step, body, executor);
-    const finishedAt = new Date();
+    const log = logEntryOf(step, startedAt, new Date());
     // Sent before the statements have run (and maybe before the migration ahead finished)
     // when the migration goes out whole: the server times it.
     const times = sentWhole(body) ? session.serverTimes?.(pipe.clockOffsetMs ?? 0) : undefined;
@@ -965,13 +989,13 @@ async function liveStep(
       // One text: if a check fails, the server skips the version change with it.
       ...own([
         ...checks(true),
-        ...bookkeepingStatements(context, step, startedAt, finishedAt, times),
+        ...bookkeepingStatements(context, step, log, times),
         ...(pipe.token && session.pipeline ? [session.pipeline.committed(pipe.token)] : []),
       ]),
       // Its own message, so that a failure at commit (a deferred constraint) is named so.
       ...own(["COMMIT"]),
     ], pipe.onSent);
-    return { log: logEntryOf(step, startedAt, finishedAt), deferred: mode === "deferred" };
+    return { log, deferred: mode === "deferred" };
   } catch (error) {
     await connection.execute("ROLLBACK").catch(() => {});
     throw lostCheck(step, error) ??
