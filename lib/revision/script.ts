@@ -272,7 +272,8 @@ export function parseSqlMigration(text: string, path: string): Promise<Revision>
   }
 }
 
-function parseSqlText(text: string, path: string): Revision {
+/** `parsedName`: the file's name as `parseFilename` read it, when the caller has it already. */
+function parseSqlText(text: string, path: string, parsedName?: ParsedFilename): Revision {
   const normalised = text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text;
   const header = new Map<string, { value: string; line: number }>();
   // start/end: character offsets of the section's body in `normalised`; line: its first line.
@@ -408,6 +409,7 @@ function parseSqlText(text: string, path: string): Revision {
     dependsOn: splitIds(header.get("depends_on")?.value ?? ""),
     message,
     path,
+    parsedName,
     text,
     upgrade: step(up),
     downgrade: down ? step(down) : null,
@@ -444,13 +446,15 @@ function buildRevision(
     dependsOn: readonly string[];
     message: string;
     path: string;
+    /** The file name as read by `parseFilename`, when known (else read here from `path`). */
+    parsedName?: ParsedFilename;
     text: string;
     upgrade: MigrationStep;
     downgrade: MigrationStep | null;
   },
 ): Revision {
   const filename = baseName(fields.path);
-  const parsed = parseFilenameFor(fields.path);
+  const parsed = fields.parsedName ?? parseFilenameFor(fields.path);
   let warnings: readonly string[] = NONE;
   if (parsed && parsed.revision === null) {
     warnings = [
@@ -762,7 +766,7 @@ export async function loadChain(
   }
   const revisions = await Promise.all(candidates.map(async ({ path, parsed }) => {
     const text = await source.readText(path);
-    if (parsed.ext === "sql") return parseSqlMigration(text, path);
+    if (parsed.ext === "sql") return parseSqlText(text, path, parsed);
     let exports: Record<string, unknown>;
     try {
       exports = await source.importModule(path);
