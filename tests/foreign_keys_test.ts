@@ -11,6 +11,8 @@ import { upgrade } from "../lib/migrate.ts";
 import { MigrationError, type RunEvent } from "../lib/runner/runner.ts";
 import { sqlMigration } from "./support/databases.ts";
 import { withTempDir, writeFiles } from "./support/tmp.ts";
+import { openSqlite } from "../lib/db/sqlite.ts";
+import { SqliteForeignKeyTracker } from "../lib/dialect/sqlite_foreign_keys.ts";
 
 const BASE = "fc0000000001";
 
@@ -321,6 +323,28 @@ INSERT INTO legacy VALUES (1, 1);`,
     expect: "commits",
   },
   {
+    name: "a new table and its index, then filled with an orphan",
+    seed: PARENT_CHILD,
+    sql: "CREATE TABLE c3 (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));\n" +
+      "CREATE INDEX ix_c3 ON c3 (parent_id);\nINSERT INTO c3 (id, parent_id) VALUES (1, 99);",
+    expect: /c3 row 1 references a missing row of parent/,
+  },
+  {
+    name: "only new tables and indexes (committed without a check: they are empty)",
+    seed: PARENT_CHILD,
+    sql: "CREATE TABLE c4 (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));\n" +
+      "CREATE INDEX ix_c4 ON c4 (parent_id);",
+    expect: "commits",
+  },
+  {
+    name: "a new table filled one statement at a time, then nothing queued",
+    seed: PARENT_CHILD,
+    ts:
+      `await op.execute("CREATE TABLE c5 (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id))");
+  await op.execute("INSERT INTO c5 (id, parent_id) VALUES (1, 99)");`,
+    expect: /c5 row 1 references a missing row of parent/,
+  },
+  {
     name: "dropping the unique index a foreign key needs",
     seed: `CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT);
 CREATE UNIQUE INDEX ux_code ON parent (code);
@@ -363,3 +387,45 @@ for (const c of TRACKER_CASES) {
     });
   });
 }
+
+Deno.test("noteUnchecked: only statements that create new tables (or change nothing) pass", async () => {
+  const connection = openSqlite(":memory:");
+  try {
+    // As in a run: enforcement off, the tracker checks.
+    await connection.execute("PRAGMA foreign_keys=OFF");
+    await connection.executeScript(PARENT_CHILD);
+    const fresh = () => new SqliteForeignKeyTracker(connection);
+    assert.equal(
+      fresh().noteUnchecked([
+        "CREATE TABLE a (x INTEGER)",
+        "CREATE INDEX ix_a ON a (x)",
+        "SELECT 1",
+      ]),
+      true,
+    );
+    assert.equal(fresh().noteUnchecked([]), true);
+    for (
+      const refused of [
+        ["CREATE TABLE a (x INTEGER)", "INSERT INTO a (x) VALUES (1)"],
+        ["CREATE TABLE a (x INTEGER); INSERT INTO a (x) VALUES (1)"],
+        ["CREATE TABLE IF NOT EXISTS parent (id INTEGER PRIMARY KEY)"],
+        ["CREATE TRIGGER tr AFTER INSERT ON parent BEGIN DELETE FROM child; END"],
+        ["DROP INDEX IF EXISTS ix_x"],
+        ["WITH x AS (SELECT 1) DELETE FROM parent"],
+      ]
+    ) {
+      const tracker = fresh();
+      assert.equal(tracker.noteUnchecked(refused), false, refused.join("; "));
+      // Nothing was noted: the same statements go through before() and are checked there.
+      assert.deepEqual(await tracker.added(), []);
+    }
+    // A write noted before makes any later batch need the check.
+    const tracker = fresh();
+    await tracker.before(["DELETE FROM parent WHERE id = 2"]);
+    assert.equal(tracker.noteUnchecked(["CREATE TABLE z (x INTEGER)"]), false);
+    await connection.execute("DELETE FROM parent WHERE id = 2");
+    assert.match((await tracker.added()).join("\n"), /child row 2 references a missing row/);
+  } finally {
+    await connection.close();
+  }
+});

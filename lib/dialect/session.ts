@@ -69,6 +69,12 @@ export interface PipelineChecks {
 export interface ForeignKeyTracker {
   /** Called with statements about to run, before they run. */
   before(statements: readonly string[]): Promise<void>;
+  /**
+   * Note statements about to run if that needs no lookup in the database, and say whether the
+   * migration can then leave no violation (it only created tables, which have no rows): true,
+   * and `added()` need not be asked. False, with nothing noted: give them to `before()`.
+   */
+  noteUnchecked(statements: readonly string[]): boolean;
   /** The violations added since the first statement. */
   added(): Promise<string[]>;
   /** How many violations the touched tables had before the migration touched them. */

@@ -280,6 +280,32 @@ export class SqliteForeignKeyTracker {
     }
   }
 
+  noteUnchecked(statements: readonly string[]): boolean {
+    // Something noted before may need a check already.
+    if (this.#full || !this.#onlyNewTables()) return false;
+    const created: string[] = [];
+    for (const text of statements) {
+      const parts = text.includes(";") ? splitSqlStatements(text).map((s) => s.sql) : [text];
+      for (const sql of parts) {
+        if (triggerTable(sql) !== null) return false;
+        const target = statementTarget(sql);
+        if (target.kind === "none") continue;
+        if (target.kind !== "table" || !target.creates) return false;
+        created.push(target.table.toLowerCase());
+      }
+    }
+    // As `#note` records a new table; every table touched so far is new too, so none can hold
+    // a violation.
+    for (const key of created) {
+      if (this.#touched.has(key)) continue;
+      this.#touched.add(key);
+      this.#created.add(key);
+      this.#baselined.add(key);
+    }
+    if (statements.length > 0) this.#started = true;
+    return true;
+  }
+
   /** Note one statement; a Promise when that needs the database. */
   #note(sql: string): Promise<void> | undefined {
     const withTrigger = triggerTable(sql);

@@ -307,6 +307,17 @@ class LiveExecutor implements Executor {
   defer(statements: readonly SqlStatement[]): void {
     this.#pending.push(...statements);
   }
+  /**
+   * Note the queued statements with the tracker if that needs no lookup; true when they then
+   * need no foreign-key check before the commit (see `ForeignKeyTracker.noteUnchecked`).
+   */
+  noteQueuedUnchecked(): boolean {
+    if (!this.tracker) return false;
+    const theirs = this.#pending.filter((s) => !OWN.has(s));
+    if (!this.tracker.noteUnchecked(theirs.map((s) => s.sql))) return false;
+    for (const s of theirs) NOTED.add(s);
+    return true;
+  }
   /** Send the queued statements, then these, as one batch (`onSent`: see executeBatch). */
   async flush(statements: readonly SqlStatement[] = [], onSent?: () => void): Promise<void> {
     const pending = this.#pending;
@@ -343,7 +354,7 @@ class LiveExecutor implements Executor {
     if (this.tracker) {
       // strata's own statements (BEGIN, bookkeeping, COMMIT) are not the migration's.
       const theirs: string[] = [];
-      for (const s of batch) if (!OWN.has(s)) theirs.push(s.sql);
+      for (const s of batch) if (!OWN.has(s) && !NOTED.has(s)) theirs.push(s.sql);
       if (theirs.length > 0) await this.tracker.before(theirs);
     }
     this.current = batch[batch.length - 1];
@@ -851,6 +862,8 @@ function bookkeepingStatements(
 
 /** strata's own statements (bookkeeping, COMMIT): not the migration's, so not tracked. */
 const OWN = new WeakSet<SqlStatement>();
+/** A migration's statements the tracker has noted already (see `noteQueuedUnchecked`). */
+const NOTED = new WeakSet<SqlStatement>();
 
 /**
  * strata's own statements as one text: one message to the server instead of one each (on
@@ -975,7 +988,9 @@ async function liveStep(
   ]));
   try {
     await runStepBody(step, body, executor);
-    if (tracker) {
+    // A migration that only creates tables and indexes can leave no violation (its tables are
+    // new and empty): its statements go out with the version change and COMMIT, unchecked.
+    if (tracker && !executor.noteQueuedUnchecked()) {
       await executor.flush();
       const violations = await newViolations();
       if (violations.length > 0) throw violationError(step, violations, false);
