@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { openConnection } from "../lib/db/open.ts";
+import type { Connection } from "../lib/db/connection.ts";
+import { acquireAdvisoryLock } from "../lib/runner/lock.ts";
 import { upgrade } from "../lib/migrate.ts";
 import { MigrationError } from "../lib/runner/runner.ts";
 import { revisionId, sqlMigration } from "./support/databases.ts";
@@ -465,3 +467,51 @@ pgTest("a --sql script's log rows all carry the time the script was made", async
     }
   });
 });
+
+pgTest(
+  "a waiting lock session the server ends in the middle of a poll is opened again",
+  async (url) => {
+    const holder = openConnection(url);
+    const waiting = openConnection(url);
+    try {
+      const held = await acquireAdvisoryLock(holder, {
+        versionTable: "alembic_version",
+        timeoutMs: 5000,
+      });
+      let ended: string | null = null;
+      // The real session, but its first poll goes out just after the server was told to end it.
+      const ending: Connection = {
+        dialect: waiting.dialect,
+        displayUrl: waiting.displayUrl,
+        execute: (text, params) => waiting.execute(text, params),
+        executeBatch: (statements, onSent) => waiting.executeBatch(statements, onSent),
+        executeScript: (text) => waiting.executeScript(text),
+        close: () => waiting.close(),
+        pin: () => waiting.pin?.(),
+        query: async (text, params) => {
+          if (ended === null && text.includes("pg_try_advisory_lock")) {
+            const [{ pid }] = await waiting.query<{ pid: number }>(
+              "SELECT pg_backend_pid() AS pid",
+            );
+            await query(url, `SELECT pg_terminate_backend(${pid})`);
+            ended = String(pid);
+            return await waiting.query(text, params);
+          }
+          return await waiting.query(text, params);
+        },
+      };
+      setTimeout(() => held.release(), 300);
+      const lock = await acquireAdvisoryLock(ending, {
+        versionTable: "alembic_version",
+        timeoutMs: 5000,
+      });
+      assert.notEqual(ended, null);
+      const [{ pid }] = await waiting.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+      assert.notEqual(String(pid), ended, "a new session holds the lock");
+      await lock.release();
+    } finally {
+      await holder.close();
+      await waiting.close();
+    }
+  },
+);

@@ -342,10 +342,22 @@ export async function acquireAdvisoryLock(
   let delay = 25;
   let announced = false;
   let pid: number;
+  let endedInARow = 0;
   for (;;) {
-    const [row] = await session.query<{ locked: boolean; pid: number }>(
-      `SELECT pg_try_advisory_lock(${key}) AS locked, pg_backend_pid() AS pid`,
-    );
+    let row: { locked: boolean; pid: number };
+    try {
+      [row] = await session.query<{ locked: boolean; pid: number }>(
+        `SELECT pg_try_advisory_lock(${key}) AS locked, pg_backend_pid() AS pid`,
+      );
+      endedInARow = 0;
+    } catch (error) {
+      // The server or the network ended the session during a poll (an idle timeout,
+      // pg_terminate_backend): it held nothing yet (a lock taken as it died went with it), and
+      // the driver opens another for the next query. One that keeps ending is an error.
+      if (!sessionEnded(error) || ++endedInARow > 3 || Date.now() >= deadline) throw error;
+      await sleep(delay);
+      continue;
+    }
     if (row.locked) {
       pid = Number(row.pid);
       // The lock lives as long as this session: it must not be quietly replaced.
@@ -378,6 +390,30 @@ export async function acquireAdvisoryLock(
       `AND granted AND pid = ${pid} AND ((classid::bigint << 32) | objid::bigint) = ${key}) ` +
       "THEN NULL ELSE current_setting('strata.advisory_lock_lost') END AS lock_held",
   };
+}
+
+/**
+ * Error codes of a session that ended under a query: the driver's (porsager/postgres), the
+ * socket's, and the server's (57P01 terminated by an administrator, 57P02 crash shutdown,
+ * 57P05 idle session timeout; 08xxx connection exceptions).
+ */
+const SESSION_ENDED = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "EPIPE",
+  "ECONNRESET",
+  "ERR_SOCKET_CLOSED",
+  "57P01",
+  "57P02",
+  "57P05",
+  "08003",
+  "08006",
+]);
+
+function sessionEnded(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && SESSION_ENDED.has(code);
 }
 
 async function describeAdvisoryHolder(session: Connection, key: string): Promise<string> {
