@@ -61,15 +61,25 @@ const GROUP_OF: Readonly<Record<string, Registrar>> = {
 };
 
 /**
- * The command word of `argv`: its first operand, skipping the values of the options that take
- * one (`valueOptions`). Null when there is none.
+ * The command word of `argv`: its first operand, past global options strata knows: those that
+ * take a value (`valueOptions`, with the value apart or after `=`) and plain flags (`flags`).
+ * Null when there is none, or when an option comes first that commander handles at the top
+ * (help, version, an unknown option, a value given to a flag): it then prints help for every
+ * command.
  */
-export function commandWord(argv: readonly string[], valueOptions: ReadonlySet<string>) {
+export function commandWord(
+  argv: readonly string[],
+  valueOptions: ReadonlySet<string>,
+  flags: ReadonlySet<string>,
+) {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--") return argv[i + 1] ?? null;
     if (!arg.startsWith("-") || arg === "-") return arg;
+    const equals = arg.indexOf("=");
+    if (equals > 0 && arg.startsWith("--") && valueOptions.has(arg.slice(0, equals))) continue;
     if (valueOptions.has(arg)) i++;
+    else if (!flags.has(arg)) return null;
   }
   return null;
 }
@@ -112,11 +122,16 @@ export function buildProgram(argv: readonly string[] = []): Command {
     })
     .exitOverride();
   const output = () => new Output(outputOptions(program.opts<GlobalFlags>()));
-  const valueOptions = new Set(
-    program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short])
-      .filter((name): name is string => name !== undefined),
+  const names = (options: typeof program.options) =>
+    new Set(
+      options.flatMap((o) => [o.long, o.short]).filter((n): n is string => n !== undefined),
+    );
+  const valueOptions = names(program.options.filter((o) => o.required || o.optional));
+  // --version is handled at the top, like --help.
+  const flags = names(
+    program.options.filter((o) => !o.required && !o.optional && o.long !== "--version"),
   );
-  const word = commandWord(argv, valueOptions);
+  const word = commandWord(argv, valueOptions, flags);
   const group = word !== null && Object.hasOwn(GROUP_OF, word) ? GROUP_OF[word] : null;
   for (const register of group ? [group] : REGISTRARS) register(program, output);
   return program;
