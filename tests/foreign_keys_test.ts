@@ -429,3 +429,34 @@ Deno.test("noteUnchecked: only statements that create new tables (or change noth
     await connection.close();
   }
 });
+
+Deno.test("a migration that only creates tables logs the time its statements took", async () => {
+  // Found by review: its statements once went out after its log row was built.
+  await withTempDir(async (dir) => {
+    const file = path.join(dir, "app.db");
+    const migrations = path.join(dir, "migrations");
+    const id = "fe0000000001";
+    writeFiles(path.join(migrations, "sqlite"), {
+      [`2026_10_01_000001_${id}_big.sql`]: sqlMigration(
+        id,
+        null,
+        "CREATE TABLE big AS WITH RECURSIVE c(x) AS " +
+          "(SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) SELECT x FROM c;\n" +
+          "CREATE INDEX big_x ON big (x);",
+        null,
+      ),
+    });
+    const durations: number[] = [];
+    await upgrade("head", {
+      url: `sqlite:${file}`,
+      dir: migrations,
+      onEvent: (e) => e.type === "step" && durations.push(e.durationMs),
+    });
+    const [row] = rows(file, "SELECT duration_ms FROM strata_log WHERE revision = '" + id + "'");
+    assert.ok(durations[0] > 20, `the migration took time: ${durations[0]} ms`);
+    assert.ok(
+      Number(row.duration_ms) >= 0.5 * durations[0],
+      `logged ${row.duration_ms} ms of ${durations[0]} ms`,
+    );
+  });
+});
