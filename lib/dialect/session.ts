@@ -83,6 +83,19 @@ export interface ForeignKeyTracker {
   readonly warnings: readonly string[];
 }
 
+/** A session prepared for a run (see {@link SessionDialect.prepareRun}). */
+export interface PreparedRun {
+  /**
+   * Before each migration: `keepLock` when it is a transactional SQL migration, which may run
+   * under the write lock kept from the migration before it; false when the lock must be let go
+   * first (a TypeScript migration may wait on anything; a non-transactional one commits as it
+   * goes).
+   */
+  beforeStep(keepLock: boolean): Promise<void>;
+  /** Put the session back as it was before the run (always called, whatever happened). */
+  restore(): Promise<void>;
+}
+
 /** The runner's view of a dialect. */
 export interface SessionDialect {
   /** True when the table exists in the connection's current schema. */
@@ -105,8 +118,8 @@ export interface SessionDialect {
   transactionSettings(timeouts: MigrationTimeouts): string[];
   /** What {@link prepareRun} sends, and its restore, as a dry run prints them. */
   readonly runStatements: { readonly before: readonly string[]; readonly after: readonly string[] };
-  /** Prepare the session for a run; the returned function restores it (always called). */
-  prepareRun(connection: Connection): Promise<() => Promise<void>>;
+  /** Prepare the session for a run; {@link PreparedRun.restore} undoes it (always called). */
+  prepareRun(connection: Connection): Promise<PreparedRun>;
   /**
    * A checker of one migration's foreign keys (SQLite, where enforcement is off during a run):
    * it sees each statement before it runs and reports the violations the migration added.
@@ -139,12 +152,20 @@ const sqliteSession: SessionDialect = {
     // Must be issued outside a transaction: inside one, SQLite ignores it.
     await connection.execute("PRAGMA foreign_keys=OFF");
     const persist = await persistJournal(connection);
-    return async () => {
-      try {
-        if (wasOn) await connection.execute("PRAGMA foreign_keys=ON");
-      } finally {
-        if (persist) await persist();
-      }
+    const lock = persist ? new KeptLock(connection) : null;
+    return {
+      beforeStep: (keepLock) => lock?.beforeStep(keepLock) ?? Promise.resolve(),
+      async restore() {
+        try {
+          await lock?.release();
+        } finally {
+          try {
+            if (wasOn) await connection.execute("PRAGMA foreign_keys=ON");
+          } finally {
+            if (persist) await persist();
+          }
+        }
+      },
     };
   },
   async schemaScript(connection) {
@@ -182,6 +203,45 @@ async function persistJournal(connection: Connection): Promise<(() => Promise<vo
       // next commit in delete mode removes it.
     }
   };
+}
+
+/**
+ * How long the write lock is kept across migrations before it is let go between two of them,
+ * so that other connections waiting to read or write get in.
+ */
+export const KEPT_LOCK_SLICE_MS = 100;
+
+/**
+ * SQLite's write lock kept from one migration's commit to the next (`locking_mode=EXCLUSIVE`)
+ * during a stretch of transactional SQL migrations, on a database strata runs in `persist`
+ * journal mode. Each commit still syncs the journal and the database as before (same
+ * atomicity and durability); what it saves is the work of taking and dropping the lock and
+ * reopening the journal per migration: about a tenth of the time of a long chain of small
+ * migrations. Other connections cannot read meanwhile, but in rollback-journal mode a
+ * migration's commit (most of a small migration's time) shuts them out anyway; the lock is let
+ * go every {@link KEPT_LOCK_SLICE_MS} ms between migrations, before every TypeScript or
+ * non-transactional migration, and when the run ends, so a chain of long migrations does not
+ * shut them out for longer than each one does.
+ */
+export class KeptLock {
+  #since: number | null = null;
+  constructor(private readonly connection: Connection) {}
+  async beforeStep(keepLock: boolean): Promise<void> {
+    if (this.#since !== null) {
+      if (keepLock && performance.now() - this.#since < KEPT_LOCK_SLICE_MS) return;
+      await this.release();
+    }
+    if (!keepLock) return;
+    await this.connection.query("PRAGMA locking_mode=EXCLUSIVE");
+    this.#since = performance.now();
+  }
+  /** Back to normal locking: the lock goes the next time the file is read, so read it. */
+  async release(): Promise<void> {
+    if (this.#since === null) return;
+    this.#since = null;
+    await this.connection.query("PRAGMA locking_mode=NORMAL");
+    await this.connection.query("SELECT 1 AS touched FROM sqlite_master LIMIT 1");
+  }
 }
 
 /**
@@ -270,7 +330,8 @@ const postgresSession: SessionDialect = {
     return out;
   },
   runStatements: { before: [], after: [] },
-  prepareRun: () => Promise.resolve(() => Promise.resolve()),
+  prepareRun: () =>
+    Promise.resolve({ beforeStep: () => Promise.resolve(), restore: () => Promise.resolve() }),
   foreignKeyTracker: () => null,
   schemaScript: () => Promise.resolve(null),
 };

@@ -18,6 +18,7 @@ import { quoteIdent, quoteLiteral } from "../dialect/quote.ts";
 import {
   type ForeignKeyTracker,
   type MigrationTimeouts,
+  type PreparedRun,
   type ServerTimesSql,
   sessionDialect,
 } from "../dialect/session.ts";
@@ -552,6 +553,16 @@ function sentWholeStep(step: PlanStep): boolean {
   return body.transactional && sentWhole(body);
 }
 
+/**
+ * Whether a migration may run under a write lock kept from the one before it (see
+ * `PreparedRun.beforeStep`): a transactional SQL migration, which waits on nothing but the
+ * database.
+ */
+function keepsLock(step: PlanStep): boolean {
+  const body = bodyOf(step);
+  return body.transactional && body.kind === "sql";
+}
+
 function canPipeline(context: RunContext, step: PlanStep): boolean {
   const body = bodyOf(step);
   return body.transactional && sentWhole(body) && !mayTouchVersionTable(context, body);
@@ -636,11 +647,11 @@ export async function executePlan(
     );
     throw failure;
   }
-  let restore: (() => Promise<void>) | null = null;
+  let prepared: PreparedRun | null = null;
   if (!context.dryRun && context.connection && steps.length > 0) {
     // Migrations run on this session from here: it must not be quietly replaced.
     context.connection.pin?.();
-    restore = await session.prepareRun(context.connection);
+    prepared = await session.prepareRun(context.connection);
   }
   if (context.dryRun && steps.length > 0) {
     for (const statement of session.runStatements.before) print(`${statement};`);
@@ -718,6 +729,7 @@ export async function executePlan(
         inflight = null;
         await settle(ahead, null);
       }
+      if (prepared) await prepared.beforeStep(keepsLock(step));
       const started = performance.now();
       if (!pipelined) {
         let committed: Committed | null = null;
@@ -760,7 +772,7 @@ export async function executePlan(
     // Not reached with a deferred commit (the last step's waits), but cheap to be sure of.
     if (unflushed) await flushDeferred(context, unflushed);
   } finally {
-    if (restore) await restore();
+    if (prepared) await prepared.restore();
   }
   if (context.dryRun && steps.length > 0) {
     for (const statement of session.runStatements.after) print(`${statement};`);
