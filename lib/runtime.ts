@@ -121,14 +121,30 @@ export function writeErr(text: string): void {
   writeFd(2, text);
 }
 
+/**
+ * Linux device numbers (major) of character devices that are terminals: virtual consoles and
+ * serial lines (4), `/dev/tty` and the console (5), pseudo-terminals (136–143); and of memory
+ * devices (1: `/dev/null`, `/dev/zero`), which never are.
+ */
+const TERMINAL_MAJORS = new Set([4, 5, 136, 137, 138, 139, 140, 141, 142, 143]);
+const MEMORY_MAJOR = 1;
+
 /** True when stdout is a terminal. */
 export function stdoutIsTty(): boolean {
   // A pipe or a file is never a terminal: answer without creating `process.stdout` (which
-  // loads the stream modules); only a character device needs the real question.
+  // loads the stream modules, a few ms of a short command); on Linux the device number of a
+  // character device answers too. Only another device needs the real question.
+  let stat: fs.Stats;
   try {
-    if (!fs.fstatSync(1).isCharacterDevice()) return false;
+    stat = fs.fstatSync(1);
   } catch {
     return false;
+  }
+  if (!stat.isCharacterDevice()) return false;
+  if (process.platform === "linux") {
+    const major = (stat.rdev >> 8) & 0xfff;
+    if (major === MEMORY_MAJOR) return false;
+    if (TERMINAL_MAJORS.has(major)) return true;
   }
   return Boolean(process.stdout.isTTY);
 }
