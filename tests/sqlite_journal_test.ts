@@ -1,9 +1,10 @@
 /**
  * The journal mode of a SQLite run: a database in the default `delete` mode is migrated with
  * strata's connection in `persist` mode and left in `delete` mode with no journal file behind,
- * after success and after a failure; a WAL database stays in WAL mode. The write lock kept
- * across SQL migrations (`locking_mode=EXCLUSIVE`) is let go for TypeScript migrations, every
- * `KEPT_LOCK_SLICE_MS`, after a failure and at the end of the run.
+ * after success and after a failure; a WAL database stays in WAL mode, and so does one a
+ * migration switches to WAL. On a database file the run creates, the write lock is kept across SQL
+ * migrations (`locking_mode=EXCLUSIVE`) and let go for TypeScript migrations, after a failure
+ * and at the end of the run; on a database that existed before, it is never kept.
  */
 
 import assert from "node:assert/strict";
@@ -12,7 +13,7 @@ import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { upgrade } from "../lib/migrate.ts";
 import { openSqlite } from "../lib/db/sqlite.ts";
-import { KEPT_LOCK_SLICE_MS, KeptLock } from "../lib/dialect/session.ts";
+import { KeptLock } from "../lib/dialect/session.ts";
 import { linearChain, revisionId as R, sqlMigration } from "./support/databases.ts";
 import { withTempDir, writeFiles } from "./support/tmp.ts";
 
@@ -83,7 +84,7 @@ Deno.test("a delete-mode database is left in delete mode, without a journal file
   });
 });
 
-Deno.test("the write lock is kept between SQL migrations and let go for TypeScript ones and at the end", async () => {
+Deno.test("on a new database file the write lock is kept between SQL migrations, let go for TypeScript ones and at the end", async () => {
   await withTempDir(async (dir) => {
     const file = path.join(dir, "app.db");
     const migrations = path.join(dir, "migrations");
@@ -131,34 +132,117 @@ export async function upgrade({ op }) {
   });
 });
 
-Deno.test("a kept write lock is let go between migrations once it was held for a slice", async () => {
+Deno.test("on a new database file the kept write lock is let go after a failure", async () => {
   await withTempDir(async (dir) => {
     const file = path.join(dir, "app.db");
+    const migrations = path.join(dir, "migrations");
+    writeFiles(path.join(migrations, "sqlite"), {
+      ...linearChain(2),
+      [`2026_01_01_000003_${R(3)}_broken.sql`]: sqlMigration(
+        R(3),
+        R(2),
+        "CREATE TABLE broken (id INTEGER);\nINSERT INTO missing_table VALUES (1);",
+      ),
+    });
+    const readable: boolean[] = [];
+    await assert.rejects(
+      upgrade("head", {
+        url: `sqlite:${file}`,
+        dir: migrations,
+        onEvent: (event) => {
+          if (event.type === "step") readable.push(canUse(file));
+        },
+      }),
+      /missing_table/,
+    );
+    assert.deepEqual(readable, [false, false], "kept while the run went well");
+    assert.ok(canWrite(file), "let go after the failure");
+    assert.deepEqual(versions(file), [R(2)]);
+    assert.equal(journalMode(file), "delete");
+    assert.ok(!fs.existsSync(`${file}-journal`), "no journal file left behind");
+  });
+});
+
+Deno.test("on a database that existed before the run the write lock is never kept", async () => {
+  await withTempDir(async (dir) => {
+    const file = path.join(dir, "app.db");
+    fs.writeFileSync(file, ""); // an empty file is an empty database
+    const migrations = path.join(dir, "migrations");
+    writeFiles(path.join(migrations, "sqlite"), linearChain(3));
+    const readable: boolean[] = [];
+    await upgrade("head", {
+      url: `sqlite:${file}`,
+      dir: migrations,
+      onEvent: (event) => {
+        if (event.type === "step") readable.push(canUse(file));
+      },
+    });
+    assert.deepEqual(readable, [true, true, true]);
+    assert.equal(journalMode(file), "delete");
+  });
+});
+
+Deno.test("a kept write lock keeps the main database only, and is let go on request", async () => {
+  await withTempDir(async (dir) => {
+    const file = path.join(dir, "app.db");
+    const other = path.join(dir, "other.db");
     const connection = openSqlite(file);
     try {
       await connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+      await connection.execute(`ATTACH DATABASE '${other.replaceAll("'", "''")}' AS aux`);
+      await connection.execute("CREATE TABLE aux.o (id INTEGER PRIMARY KEY)");
       const lock = new KeptLock(connection);
       const commit = () =>
-        connection.executeScript("BEGIN IMMEDIATE; INSERT INTO t DEFAULT VALUES; COMMIT");
+        connection.executeScript(
+          "BEGIN IMMEDIATE; INSERT INTO t DEFAULT VALUES; INSERT INTO aux.o DEFAULT VALUES; COMMIT",
+        );
       await lock.beforeStep(true);
       await commit();
       assert.ok(!canUse(file), "kept after the commit");
+      assert.ok(canWrite(other), "an attached database is not kept");
       await lock.beforeStep(true);
-      assert.ok(!canUse(file), "still kept within the slice");
-      await new Promise((resolve) => setTimeout(resolve, KEPT_LOCK_SLICE_MS + 20));
-      await lock.beforeStep(true);
-      assert.ok(canUse(file), "let go once the slice is over");
-      await commit();
-      assert.ok(!canUse(file), "kept again after the next commit");
+      assert.ok(!canUse(file), "still kept for the next SQL migration");
       await lock.beforeStep(false);
       assert.ok(canWrite(file), "let go before a migration that may not keep it");
       await commit();
       assert.ok(canUse(file), "not kept by a migration that may not keep it");
+      await lock.beforeStep(true);
+      await commit();
+      assert.ok(!canUse(file), "kept again");
       await lock.release();
-      assert.ok(canWrite(file));
+      assert.ok(canWrite(file), "let go at the end");
+      await lock.release();
     } finally {
       await connection.close();
     }
+  });
+});
+
+Deno.test("a database a migration switches to WAL is left in WAL mode", async () => {
+  await withTempDir(async (dir) => {
+    const file = path.join(dir, "app.db");
+    const migrations = path.join(dir, "migrations");
+    writeFiles(path.join(migrations, "sqlite"), {
+      ...linearChain(1),
+      [`2026_01_01_000002_${R(2)}_wal.sql`]: sqlMigration(
+        R(2),
+        R(1),
+        "PRAGMA journal_mode=WAL;",
+        null,
+        {
+          transactional: false,
+        },
+      ),
+      [`2026_01_01_000003_${R(3)}_create_t3.sql`]: sqlMigration(
+        R(3),
+        R(2),
+        "CREATE TABLE t3 (id INTEGER PRIMARY KEY);",
+      ),
+    });
+    await upgrade("head", { url: `sqlite:${file}`, dir: migrations });
+    assert.equal(journalMode(file), "wal");
+    assert.deepEqual(versions(file), [R(3)]);
+    assert.ok(canWrite(file));
   });
 });
 

@@ -39,6 +39,11 @@ export interface Connection {
    * server ends while strata only waits (for a lock) is reopened on the next statement.
    */
   pin?(): void;
+  /**
+   * SQLite: this connection created the database file (it did not exist when it was opened),
+   * so nothing else can have been using the database.
+   */
+  readonly createdFile?: boolean;
   /** End the session; the connection cannot be used afterwards. */
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import * as fs from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import type { Row } from "../ops/executor.ts";
 import { type Connection, DatabaseError } from "./connection.ts";
@@ -17,6 +18,8 @@ export function openSqlite(
   file: string,
   options: { displayUrl?: string; busyTimeoutMs?: number; readOnly?: boolean } = {},
 ): Connection {
+  const createdFile = file !== "" && file !== ":memory:" && !options.readOnly &&
+    !fs.existsSync(file);
   const db = new DatabaseSync(
     file,
     {
@@ -24,7 +27,7 @@ export function openSqlite(
       timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
     } as ConstructorParameters<typeof DatabaseSync>[1],
   );
-  return new SqliteConnection(db, options.displayUrl ?? `sqlite:${file}`);
+  return new SqliteConnection(db, options.displayUrl ?? `sqlite:${file}`, createdFile);
 }
 
 /**
@@ -67,9 +70,11 @@ class SqliteConnection implements Connection {
   readonly dialect = "sqlite" as const;
   readonly #db: DatabaseSync;
   readonly displayUrl: string;
-  constructor(db: DatabaseSync, displayUrl: string) {
+  readonly createdFile: boolean;
+  constructor(db: DatabaseSync, displayUrl: string, createdFile: boolean) {
     this.#db = db;
     this.displayUrl = displayUrl;
+    this.createdFile = createdFile;
   }
 
   execute(sql: string, params: readonly unknown[] = []): Promise<void> {

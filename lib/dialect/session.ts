@@ -152,7 +152,8 @@ const sqliteSession: SessionDialect = {
     // Must be issued outside a transaction: inside one, SQLite ignores it.
     await connection.execute("PRAGMA foreign_keys=OFF");
     const persist = await persistJournal(connection);
-    const lock = persist ? new KeptLock(connection) : null;
+    // Only on a database this run created: others may be waiting to use any other one.
+    const lock = persist && connection.createdFile ? new KeptLock(connection) : null;
     return {
       beforeStep: (keepLock) => lock?.beforeStep(keepLock) ?? Promise.resolve(),
       async restore() {
@@ -197,6 +198,9 @@ async function persistJournal(connection: Connection): Promise<(() => Promise<vo
   await connection.query("PRAGMA journal_mode=PERSIST");
   return async () => {
     try {
+      // A migration may have chosen another mode for the database (WAL, say): keep it.
+      const [now] = await connection.query<{ journal_mode: string }>("PRAGMA journal_mode");
+      if (String(now?.journal_mode ?? "").toLowerCase() !== "persist") return;
       await connection.query("PRAGMA journal_mode=DELETE");
     } catch {
       // Another connection holds a lock: the zeroed journal left behind is not hot, and the
@@ -206,41 +210,34 @@ async function persistJournal(connection: Connection): Promise<(() => Promise<vo
 }
 
 /**
- * How long the write lock is kept across migrations before it is let go between two of them,
- * so that other connections waiting to read or write get in.
- */
-export const KEPT_LOCK_SLICE_MS = 100;
-
-/**
- * SQLite's write lock kept from one migration's commit to the next (`locking_mode=EXCLUSIVE`)
- * during a stretch of transactional SQL migrations, on a database strata runs in `persist`
- * journal mode. Each commit still syncs the journal and the database as before (same
- * atomicity and durability); what it saves is the work of taking and dropping the lock and
- * reopening the journal per migration: about a tenth of the time of a long chain of small
- * migrations. Other connections cannot read meanwhile, but in rollback-journal mode a
- * migration's commit (most of a small migration's time) shuts them out anyway; the lock is let
- * go every {@link KEPT_LOCK_SLICE_MS} ms between migrations, before every TypeScript or
- * non-transactional migration, and when the run ends, so a chain of long migrations does not
- * shut them out for longer than each one does.
+ * SQLite's write lock kept from one migration's commit to the next
+ * (`PRAGMA main.locking_mode=EXCLUSIVE`) through a stretch of transactional SQL migrations, on a
+ * database file the run created (in `persist` journal mode, see {@link persistJournal}). Each
+ * commit still syncs the journal and the database as before (same atomicity and durability);
+ * what it saves is taking and dropping the lock, and reopening and checking the journal, per
+ * migration: about a tenth of the time of a long chain of small migrations. Nothing else can
+ * read or write the database until the lock is let go: before every TypeScript or
+ * non-transactional migration (which may open connections of their own, or wait on anything),
+ * and when the run ends, failed or not. On a database that existed before the run this is not
+ * done: a connection waiting there (with a busy timeout) gets in between two migrations, and
+ * would not in the instant a kept lock is let go.
  */
 export class KeptLock {
-  #since: number | null = null;
+  #held = false;
   constructor(private readonly connection: Connection) {}
   async beforeStep(keepLock: boolean): Promise<void> {
-    if (this.#since !== null) {
-      if (keepLock && performance.now() - this.#since < KEPT_LOCK_SLICE_MS) return;
-      await this.release();
-    }
-    if (!keepLock) return;
-    await this.connection.query("PRAGMA locking_mode=EXCLUSIVE");
-    this.#since = performance.now();
+    if (keepLock === this.#held) return;
+    if (!keepLock) return await this.release();
+    // `main.`: a database a migration attaches keeps its own locking.
+    await this.connection.query("PRAGMA main.locking_mode=EXCLUSIVE");
+    this.#held = true;
   }
   /** Back to normal locking: the lock goes the next time the file is read, so read it. */
   async release(): Promise<void> {
-    if (this.#since === null) return;
-    this.#since = null;
-    await this.connection.query("PRAGMA locking_mode=NORMAL");
-    await this.connection.query("SELECT 1 AS touched FROM sqlite_master LIMIT 1");
+    if (!this.#held) return;
+    this.#held = false;
+    await this.connection.query("PRAGMA main.locking_mode=NORMAL");
+    await this.connection.query("SELECT 1 AS touched FROM main.sqlite_master LIMIT 1");
   }
 }
 
