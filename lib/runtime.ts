@@ -11,7 +11,6 @@
 
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
-import * as os from "node:os";
 import * as path from "node:path";
 import process from "node:process";
 
@@ -154,8 +153,12 @@ export function pid(): number {
   return process.pid;
 }
 
+let os: typeof import("node:os") | undefined;
+
 /** This machine's host name. */
 export function hostname(): string {
+  // Loaded on first use: evaluating `node:os` costs a short command (`current`) about a ms.
+  os ??= process.getBuiltinModule("node:os") as typeof import("node:os");
   return os.hostname();
 }
 
