@@ -246,6 +246,74 @@ Deno.test("a database a migration switches to WAL is left in WAL mode", async ()
   });
 });
 
+Deno.test("a journal mode a migration sets for its connection leaves no journal file behind", async () => {
+  for (const mode of ["TRUNCATE", "MEMORY", "OFF"]) {
+    for (const transactional of [true, false]) {
+      await withTempDir(async (dir) => {
+        const file = path.join(dir, "app.db");
+        const migrations = path.join(dir, "migrations");
+        writeFiles(path.join(migrations, "sqlite"), {
+          ...linearChain(1),
+          [`2026_01_01_000002_${R(2)}_mode.sql`]: sqlMigration(
+            R(2),
+            R(1),
+            `PRAGMA journal_mode=${mode};`,
+            null,
+            { transactional },
+          ),
+          [`2026_01_01_000003_${R(3)}_create_t3.sql`]: sqlMigration(
+            R(3),
+            R(2),
+            "CREATE TABLE t3 (id INTEGER PRIMARY KEY);",
+          ),
+        });
+        await upgrade("head", { url: `sqlite:${file}`, dir: migrations });
+        const what = `${mode}, transactional: ${transactional}`;
+        assert.deepEqual(versions(file), [R(3)], what);
+        assert.equal(journalMode(file), "delete", what);
+        assert.ok(!fs.existsSync(`${file}-journal`), `no journal file left behind (${what})`);
+        assert.ok(canWrite(file), what);
+      });
+    }
+  }
+});
+
+Deno.test("a database a migration attaches keeps its journal mode, and gets no journal file", async () => {
+  await withTempDir(async (dir) => {
+    const file = path.join(dir, "app.db");
+    const wal = path.join(dir, "wal.db");
+    const plain = path.join(dir, "plain.db");
+    const setup = new DatabaseSync(wal);
+    setup.exec("PRAGMA journal_mode=WAL; CREATE TABLE w (id INTEGER PRIMARY KEY)");
+    setup.close();
+    const setupPlain = new DatabaseSync(plain);
+    setupPlain.exec("CREATE TABLE p (id INTEGER PRIMARY KEY)");
+    setupPlain.close();
+    const quoted = (f: string) => `'${f.replaceAll("'", "''")}'`;
+    const migrations = path.join(dir, "migrations");
+    writeFiles(path.join(migrations, "sqlite"), {
+      ...linearChain(1),
+      [`2026_01_01_000002_${R(2)}_attach.sql`]: sqlMigration(
+        R(2),
+        R(1),
+        `ATTACH DATABASE ${quoted(wal)} AS w;\nATTACH DATABASE ${quoted(plain)} AS p;`,
+        null,
+        { transactional: false },
+      ),
+      [`2026_01_01_000003_${R(3)}_write.sql`]: sqlMigration(
+        R(3),
+        R(2),
+        "INSERT INTO w.w DEFAULT VALUES;\nINSERT INTO p.p DEFAULT VALUES;",
+      ),
+    });
+    await upgrade("head", { url: `sqlite:${file}`, dir: migrations });
+    assert.equal(journalMode(wal), "wal", "the attached WAL database stays WAL");
+    assert.ok(!fs.existsSync(`${plain}-journal`), "no journal file beside the attached one");
+    assert.equal(journalMode(file), "delete");
+    assert.deepEqual(versions(file), [R(3)]);
+  });
+});
+
 Deno.test("a WAL database stays in WAL mode", async () => {
   await withTempDir(async (dir) => {
     const file = path.join(dir, "app.db");

@@ -193,15 +193,23 @@ const sqliteSession: SessionDialect = {
  * be run against a WAL database.
  */
 async function persistJournal(connection: Connection): Promise<(() => Promise<void>) | null> {
-  const [row] = await connection.query<{ journal_mode: string }>("PRAGMA journal_mode");
-  if (String(row?.journal_mode ?? "").toLowerCase() !== "delete") return null;
-  await connection.query("PRAGMA journal_mode=PERSIST");
+  // `main.` throughout: without it SQLite sets every attached database's mode, and makes it
+  // the default of databases attached later.
+  const mode = async () => {
+    const [row] = await connection.query<{ journal_mode: string }>("PRAGMA main.journal_mode");
+    return String(row?.journal_mode ?? "").toLowerCase();
+  };
+  if (await mode() !== "delete") return null;
+  await connection.query("PRAGMA main.journal_mode=PERSIST");
   return async () => {
     try {
-      // A migration may have chosen another mode for the database (WAL, say): keep it.
-      const [now] = await connection.query<{ journal_mode: string }>("PRAGMA journal_mode");
-      if (String(now?.journal_mode ?? "").toLowerCase() !== "persist") return;
-      await connection.query("PRAGMA journal_mode=DELETE");
+      // A migration that made the database WAL chose that for good: keep it. Other modes are
+      // the connection's only; from any of them, by way of `persist`, switching to `delete`
+      // removes the journal file (from `memory` directly it would stay).
+      const now = await mode();
+      if (now === "wal") return;
+      if (now !== "persist") await connection.query("PRAGMA main.journal_mode=PERSIST");
+      await connection.query("PRAGMA main.journal_mode=DELETE");
     } catch {
       // Another connection holds a lock: the zeroed journal left behind is not hot, and the
       // next commit in delete mode removes it.
