@@ -10,7 +10,7 @@
  * @module
  */
 
-import { openConnection } from "./db/open.ts";
+import { openExisting } from "./db/open.ts";
 import { dialectOfUrl, redactUrl } from "./db/url.ts";
 import { findLogProblems } from "./migrate.ts";
 import { type Chain, loadProjectChain, locateProject, readNotes } from "./project.ts";
@@ -112,7 +112,7 @@ export async function check(options: CheckOptions = {}): Promise<CheckReport> {
     const chain = chains.get(dialect);
     if (chain) {
       try {
-        const connection = openConnection(options.url);
+        const connection = openExisting(options.url);
         try {
           const heads = await readVersions(connection, options.versionTable ?? "alembic_version");
           const unknown = heads.filter((id) => !chain.graph.has(id));

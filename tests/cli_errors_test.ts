@@ -54,6 +54,35 @@ runtimeTest(
   },
 );
 
+runtimeTest(
+  "commands that only read a SQLite database never create the file",
+  async (runtime) => {
+    await withTempDir(async (dir) => {
+      const migrations = chainDir(dir);
+      const typo = path.join(dir, "typo.db");
+      const url = `sqlite:${typo}`;
+      const check = await runCli(runtime, ["--url", url, "--dir", migrations, "check"]);
+      assert.notEqual(check.code, 0, check.stdout + check.stderr);
+      assert.match(
+        check.stdout + check.stderr,
+        /cannot read sqlite:.*typo\.db: the file .*does not exist/,
+      );
+      const history = await runCli(runtime, ["--url", url, "--dir", migrations, "history"]);
+      assert.equal(history.code, 0, history.stderr);
+      assert.match(history.stderr, /cannot read the current revisions: the file .*does not exist/);
+      const dump = await runCli(runtime, ["--url", url, "--dir", migrations, "schema", "dump"]);
+      assert.notEqual(dump.code, 0);
+      assert.match(
+        dump.stderr,
+        /Cannot dump the schema of sqlite:.*typo\.db: the file does not exist/,
+      );
+      const current = await runCli(runtime, ["--url", url, "--dir", migrations, "current"]);
+      assert.equal(current.code, 0, current.stderr);
+      assert.equal(fs.existsSync(typo), false, "no file was created");
+    });
+  },
+);
+
 runtimeTest("an unknown target is exit 2 and changes nothing", async (runtime) => {
   await withTempDir(async (dir) => {
     const db = path.join(dir, "app.db");

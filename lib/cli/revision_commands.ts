@@ -10,7 +10,7 @@
 
 import { type Command, Option } from "commander";
 import { dialectOfUrl } from "../db/url.ts";
-import { openConnection } from "../db/open.ts";
+import { openExisting } from "../db/open.ts";
 import { readVersions } from "../runner/runner.ts";
 import { type DialectName, DIALECTS, type Revision } from "../revision/revision.ts";
 import { type Chain, loadProjectChain, locateProject, type ProjectLocation } from "../project.ts";
@@ -103,7 +103,7 @@ async function currentRevisions(
   const dialect = dialectOfUrl(flags.url);
   if (!chains.some((c) => c.dialect === dialect)) return found;
   try {
-    const connection = openConnection(flags.url);
+    const connection = openExisting(flags.url);
     try {
       found.set(dialect, new Set(await readVersions(connection, flags.versionTable)));
     } finally {

@@ -7,13 +7,11 @@
  * @module
  */
 
-import * as fs from "node:fs";
 import type { Command } from "commander";
 // autogenerate is loaded by `schema dump` only.
 const autogen = () => import("../autogen/autogenerate.ts");
-import { openConnection } from "../db/open.ts";
-import { openSqlite } from "../db/sqlite.ts";
-import { DEFAULT_URL, parseDatabaseUrl, redactUrl, UrlError } from "../db/url.ts";
+import { openExisting } from "../db/open.ts";
+import { DEFAULT_URL, parseDatabaseUrl } from "../db/url.ts";
 import type { DialectName } from "../revision/revision.ts";
 import { importModule, path } from "../runtime.ts";
 import type { Output } from "./output.ts";
@@ -31,12 +29,7 @@ interface DumpFlags {
 
 /** Open the database to dump; a SQLite file is opened read-only and never created. */
 function openForDump(url: string) {
-  const target = parseDatabaseUrl(url);
-  if (target.dialect === "postgresql" || target.memory) return openConnection(url, target);
-  if (!fs.existsSync(target.path)) {
-    throw new UrlError(`Cannot dump the schema of ${redactUrl(url)}: the file does not exist`);
-  }
-  return openSqlite(target.path, { readOnly: true, displayUrl: redactUrl(url) });
+  return openExisting(url, "Cannot dump the schema of");
 }
 
 function print(out: Output, text: string): void {

@@ -4,6 +4,7 @@
  * @module
  */
 
+import * as fs from "node:fs";
 import type { Connection } from "./connection.ts";
 import { openPostgres } from "./postgres.ts";
 import { openSqlite } from "./sqlite.ts";
@@ -32,6 +33,24 @@ export function openConnection(
   target: DatabaseTarget = parseDatabaseUrl(url),
 ): Connection {
   return openTarget(target, redactUrl(url));
+}
+
+/**
+ * Open a database only to read it: a SQLite file that does not exist is an error (opening it
+ * would create it, and a mistyped path would read as an empty database), and an existing one
+ * is opened read-only. `purpose`, when given, starts the error (`Cannot dump the schema of`).
+ */
+export function openExisting(url: string, purpose?: string): Connection {
+  const target = parseDatabaseUrl(url);
+  if (target.dialect === "postgresql" || target.memory) return openConnection(url, target);
+  if (!fs.existsSync(target.path)) {
+    throw new UrlError(
+      purpose
+        ? `${purpose} ${redactUrl(url)}: the file does not exist`
+        : `the file ${target.path} does not exist`,
+    );
+  }
+  return openSqlite(target.path, { readOnly: true, displayUrl: redactUrl(url) });
 }
 
 function openTarget(target: DatabaseTarget, displayUrl: string): Connection {
