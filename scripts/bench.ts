@@ -46,6 +46,7 @@ import {
   measuresMemory,
   type Outcome,
   output,
+  pairedRatio,
   runOnce,
 } from "./bench_measure.ts";
 
@@ -197,8 +198,9 @@ function removeDb(file: string): void {
   }
 }
 
+/** `a` against `b`, round by round (see `pairedRatio`); null unless both were measured. */
 function ratio(a: Outcome, b: Outcome): number | null {
-  return measured(a) && measured(b) ? a.medianMs / b.medianMs : null;
+  return measured(a) && measured(b) ? pairedRatio(a, b) : null;
 }
 
 /** The contenders of one bar: the three strata tools with the given arguments. */
@@ -817,6 +819,10 @@ How it measures:
   exit: process start, chain loading and the database work are all in it. Page cache warm.
   The contenders of a bar run in interleaved rounds (each once per round), so a busy moment of
   the machine lands on all of them, not on one.
+- Every ratio (the "Compared" column, and what "Met" judges) is the median of the ratios round by
+  round: the two runs of a round are moments apart, so a busy stretch of the machine lands on both
+  sides of each ratio. (Until 2026-12-04 it was the ratio of the two medians, which a busy stretch
+  in the middle of a bar's rounds can move by a tenth; the medians are in the table.)
 - **strata binary** is \`dist/strata-linux-x64\` (\`deno task compile\`); **on deno run** is
   \`deno run -A cli.ts\`; **on bun** is \`bun cli.ts\`.
 - The chain: ${CHAIN_LENGTH} migrations, each a table and an index, as \`.sql\` files. The baselines run

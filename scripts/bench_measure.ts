@@ -27,6 +27,11 @@ export interface Measurement {
   readonly maxMs: number;
   /** The median of the runs' peak RSS, KiB. */
   readonly rssKib: number | null;
+  /**
+   * Each run's time, in round order (`measureSideBySide`: the run of round i is at i), so that
+   * two contenders can be compared round by round; absent where runs are not in rounds.
+   */
+  readonly timesMs?: readonly number[];
 }
 
 const GNU_TIME = fs.existsSync("/usr/bin/time") &&
@@ -66,6 +71,19 @@ export function runOnce(command: Command, rssFile: string): Sample {
     rssKib = Number(text) || null;
   }
   return { ms, rssKib };
+}
+
+/**
+ * How long `a` takes against `b`: the median of their ratios round by round, over the rounds
+ * both ran in (the runs of one round are moments apart, so a busy stretch of the machine lands
+ * on both sides of each ratio); the ratio of their medians where there are no rounds.
+ */
+export function pairedRatio(a: Measurement, b: Measurement): number {
+  const rounds = Math.min(a.timesMs?.length ?? 0, b.timesMs?.length ?? 0);
+  if (rounds === 0) return a.medianMs / b.medianMs;
+  const ratios: number[] = [];
+  for (let i = 0; i < rounds; i++) ratios.push(a.timesMs![i] / b.timesMs![i]);
+  return median(ratios);
 }
 
 function median(values: number[]): number {
@@ -149,6 +167,7 @@ export function measureSideBySide(
       minMs: Math.min(...times),
       maxMs: Math.max(...times),
       rssKib: rss.length > 0 ? median(rss) : null,
+      timesMs: times,
     });
   }
   return outcomes;
