@@ -48,6 +48,22 @@ function canUse(file: string, sql = "SELECT count(*) AS n FROM sqlite_master"): 
 
 const canWrite = (file: string) => canUse(file, "BEGIN IMMEDIATE; ROLLBACK");
 
+/**
+ * Upgrade to head, noting right after each migration's commit whether another connection can
+ * read the database (the write lock is not kept).
+ */
+function upgradeNotingLock(file: string, migrations: string) {
+  const readable: boolean[] = [];
+  const run = upgrade("head", {
+    url: `sqlite:${file}`,
+    dir: migrations,
+    onEvent: (event) => {
+      if (event.type === "step") readable.push(canUse(file));
+    },
+  });
+  return { run, readable };
+}
+
 function versions(file: string): string[] {
   const db = new DatabaseSync(file);
   try {
@@ -115,15 +131,8 @@ export async function upgrade({ op }) {
         "CREATE TABLE t5 (id INTEGER PRIMARY KEY);",
       ),
     });
-    const readable: boolean[] = [];
-    const result = await upgrade("head", {
-      url: `sqlite:${file}`,
-      dir: migrations,
-      onEvent: (event) => {
-        if (event.type === "step") readable.push(canUse(file));
-      },
-    });
-    assert.equal(result.steps.length, 5);
+    const { run, readable } = upgradeNotingLock(file, migrations);
+    assert.equal((await run).steps.length, 5);
     // Right after each commit: kept after SQL migrations, not after the TypeScript one.
     assert.deepEqual(readable, [false, false, true, false, false]);
     assert.ok(canWrite(file), "the write lock is let go at the end");
@@ -144,17 +153,8 @@ Deno.test("on a new database file the kept write lock is let go after a failure"
         "CREATE TABLE broken (id INTEGER);\nINSERT INTO missing_table VALUES (1);",
       ),
     });
-    const readable: boolean[] = [];
-    await assert.rejects(
-      upgrade("head", {
-        url: `sqlite:${file}`,
-        dir: migrations,
-        onEvent: (event) => {
-          if (event.type === "step") readable.push(canUse(file));
-        },
-      }),
-      /missing_table/,
-    );
+    const { run, readable } = upgradeNotingLock(file, migrations);
+    await assert.rejects(run, /missing_table/);
     assert.deepEqual(readable, [false, false], "kept while the run went well");
     assert.ok(canWrite(file), "let go after the failure");
     assert.deepEqual(versions(file), [R(2)]);
@@ -169,14 +169,8 @@ Deno.test("on a database that existed before the run the write lock is never kep
     fs.writeFileSync(file, ""); // an empty file is an empty database
     const migrations = path.join(dir, "migrations");
     writeFiles(path.join(migrations, "sqlite"), linearChain(3));
-    const readable: boolean[] = [];
-    await upgrade("head", {
-      url: `sqlite:${file}`,
-      dir: migrations,
-      onEvent: (event) => {
-        if (event.type === "step") readable.push(canUse(file));
-      },
-    });
+    const { run, readable } = upgradeNotingLock(file, migrations);
+    await run;
     assert.deepEqual(readable, [true, true, true]);
     assert.equal(journalMode(file), "delete");
   });

@@ -86,12 +86,13 @@ export interface ForeignKeyTracker {
 /** A session prepared for a run (see {@link SessionDialect.prepareRun}). */
 export interface PreparedRun {
   /**
-   * Before each migration: `keepLock` when it is a transactional SQL migration, which may run
-   * under the write lock kept from the migration before it; false when the lock must be let go
-   * first (a TypeScript migration may wait on anything; a non-transactional one commits as it
-   * goes).
+   * Before each migration, where the session can keep its write lock between migrations (absent
+   * elsewhere, so the runner does no work per step): `keepLock` when it is a transactional SQL
+   * migration, which may run under the lock kept from the migration before it; false when the
+   * lock must be let go first (a TypeScript migration may wait on anything; a
+   * non-transactional one commits as it goes).
    */
-  beforeStep(keepLock: boolean): Promise<void>;
+  readonly beforeStep?: (keepLock: boolean) => Promise<void>;
   /** Put the session back as it was before the run (always called, whatever happened). */
   restore(): Promise<void>;
 }
@@ -155,7 +156,7 @@ const sqliteSession: SessionDialect = {
     // Only on a database this run created: others may be waiting to use any other one.
     const lock = persist && connection.createdFile ? new KeptLock(connection) : null;
     return {
-      beforeStep: (keepLock) => lock?.beforeStep(keepLock) ?? Promise.resolve(),
+      beforeStep: lock ? (keepLock) => lock.beforeStep(keepLock) : undefined,
       async restore() {
         try {
           await lock?.release();
@@ -335,8 +336,7 @@ const postgresSession: SessionDialect = {
     return out;
   },
   runStatements: { before: [], after: [] },
-  prepareRun: () =>
-    Promise.resolve({ beforeStep: () => Promise.resolve(), restore: () => Promise.resolve() }),
+  prepareRun: () => Promise.resolve({ restore: () => Promise.resolve() }),
   foreignKeyTracker: () => null,
   schemaScript: () => Promise.resolve(null),
 };

@@ -729,7 +729,7 @@ export async function executePlan(
         inflight = null;
         await settle(ahead, null);
       }
-      if (prepared) await prepared.beforeStep(keepsLock(step));
+      if (prepared?.beforeStep) await prepared.beforeStep(keepsLock(step));
       const started = performance.now();
       if (!pipelined) {
         let committed: Committed | null = null;
