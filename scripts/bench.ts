@@ -861,8 +861,8 @@ How it measures:
   "One flush per run"). The bar is judged against the plain \`psql\` script, which waits at every
   commit as Alembic does; the same script committing as strata does is reported beside it, not
   judged. \`--flush-each-commit\` turns this off. So is the same script's statements in one
-  transaction: about the server's own work, under every contender. strata cannot take less, and
-  Alembic's margin over it (its Python) is what the 2x bar asks strata to keep: on a server slow at
+  transaction: about the server's own work, under every contender (psql still waits for each
+  statement's answer, so a pipelining client can take a little less). Alembic's margin over it (its Python) is what the 2x bar asks strata to keep: on a server slow at
   DDL the bar moves out of reach whatever the client does.
 - "Met" judges strata's rows against the bar; baselines have none.
 
