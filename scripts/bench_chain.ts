@@ -216,7 +216,7 @@ export function handRebuildSql(): string {
     "PRAGMA foreign_keys = OFF;",
     "BEGIN IMMEDIATE;",
     "CREATE TABLE _big_new (id INTEGER PRIMARY KEY, a INTEGER NOT NULL, b TEXT NOT NULL, c REAL);",
-    "INSERT INTO _big_new (id, a, b, c) SELECT id, a, b, c FROM big;",
+    "INSERT OR ABORT INTO _big_new (id, a, b, c) SELECT id, a, b, c FROM big;",
     "DROP TABLE big;",
     "ALTER TABLE _big_new RENAME TO big;",
     "CREATE INDEX ix_big_a ON big (a);",

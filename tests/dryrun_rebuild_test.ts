@@ -84,7 +84,7 @@ const REBUILD_STATEMENTS = [
   "CREATE TABLE _strata_tmp_flow (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, " +
   "name VARCHAR(100) NOT NULL, score INTEGER NOT NULL DEFAULT 0, " +
   "runs INTEGER NOT NULL DEFAULT 0);",
-  "INSERT INTO _strata_tmp_flow (id, name, score) SELECT id, name, score FROM flow;",
+  "INSERT OR ABORT INTO _strata_tmp_flow (id, name, score) SELECT id, name, score FROM flow;",
   "DROP TABLE flow;",
   "ALTER TABLE _strata_tmp_flow RENAME TO flow;",
   "DELETE FROM sqlite_sequence WHERE name = 'flow';",

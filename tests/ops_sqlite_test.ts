@@ -132,7 +132,7 @@ Deno.test("sqlite batch rebuild keeps every row, index, trigger, view and the co
       "name VARCHAR(100) NOT NULL, score INTEGER, " +
       "parent_id INTEGER REFERENCES flow (id) ON DELETE CASCADE, " +
       "runs INTEGER NOT NULL DEFAULT 0 CHECK (runs >= 0))",
-      "INSERT INTO _strata_tmp_flow (id, name, score, parent_id) " +
+      "INSERT OR ABORT INTO _strata_tmp_flow (id, name, score, parent_id) " +
       "SELECT id, name, score, parent_id FROM flow",
       "DROP TABLE flow",
       "ALTER TABLE _strata_tmp_flow RENAME TO flow",

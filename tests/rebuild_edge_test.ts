@@ -306,7 +306,10 @@ Deno.test("batch: a failed rebuild outside a transaction leaves everything as it
     ({ db, error }) => {
       assert.match(error?.message ?? "", /NOT NULL constraint failed/);
       // The failure names the statement that failed, not the rollback after it.
-      assert.match((error as MigrationError).statement ?? "", /^INSERT INTO _strata_tmp_t /);
+      assert.match(
+        (error as MigrationError).statement ?? "",
+        /^INSERT OR ABORT INTO _strata_tmp_t /,
+      );
       assert.deepEqual(schemaOf(db), expected);
       assert.deepEqual(rows(db, "SELECT id, a, b FROM t"), [{ id: 1n, a: "a", b: null }]);
       assert.deepEqual(
@@ -386,5 +389,200 @@ Deno.test("batch: dropping a column a view or trigger uses fails and names them"
       db.exec("INSERT INTO t VALUES (1, 'a'); INSERT INTO o VALUES (1, 'z')");
       assert.deepEqual(rows(db, "SELECT * FROM va"), [{ id: 1n, a: "z" }]);
     },
+  );
+});
+
+Deno.test("batch: columns named with single quotes keep their values through a rebuild", async () => {
+  await migrate(
+    `CREATE TABLE person (id INTEGER PRIMARY KEY, 'full name' TEXT, 'age' INTEGER, note TEXT);
+     INSERT INTO person VALUES (1, 'Ada Lovelace', 36, 'x'), (2, 'Alan Turing', 41, 'y');`,
+    `await op.batchAlterTable("person", (b) => {
+       b.alterColumn("note", { nullable: false });
+       b.alterColumn("full name", { default: "?" });
+     });`,
+    ({ db, error }) => {
+      assert.equal(error, undefined);
+      assert.deepEqual(rows(db, `SELECT id, "full name" AS n, age FROM person ORDER BY id`), [
+        { id: 1n, n: "Ada Lovelace", age: 36n },
+        { id: 2n, n: "Alan Turing", age: 41n },
+      ]);
+      assert.equal(
+        columnsOf(db, "person").find((c) => c.name === "full name")?.dflt_value,
+        "'?'",
+      );
+    },
+  );
+});
+
+Deno.test("batch: a table's ON CONFLICT IGNORE/REPLACE cannot drop rows of the copy", async () => {
+  const cases = [
+    "CREATE TABLE item (id INTEGER PRIMARY KEY, code TEXT UNIQUE ON CONFLICT IGNORE, label TEXT)",
+    "CREATE TABLE item (id INTEGER, code TEXT PRIMARY KEY ON CONFLICT REPLACE, label TEXT)",
+  ];
+  for (const create of cases) {
+    await migrate(
+      `${create};
+       INSERT INTO item VALUES (1, '1', 'first'), (2, '01', 'second'), (3, '1.0', 'third');`,
+      `await op.batchAlterTable("item", (b) => b.alterColumn("code", { type: t.integer() }));`,
+      ({ db, error }) => {
+        assert.match(error?.message ?? "", /UNIQUE constraint failed/, create);
+        assert.deepEqual(rows(db, "SELECT count(*) AS n FROM item"), [{ n: 3n }], create);
+        assert.deepEqual(rows(db, "SELECT count(*) AS n FROM alembic_version"), [{ n: 0n }]);
+      },
+    );
+  }
+});
+
+Deno.test("batch: names differing only in non-ASCII case are different tables and columns", async () => {
+  await migrate(
+    `CREATE TABLE "Été" (id INTEGER PRIMARY KEY, x TEXT, y TEXT);
+     CREATE TABLE "été" (id INTEGER PRIMARY KEY, x TEXT, y TEXT);
+     INSERT INTO "Été" VALUES (1, 'upper-x', 'upper-y');
+     INSERT INTO "été" VALUES (1, 'lower-x', 'lower-y');
+     CREATE TABLE col (id INTEGER PRIMARY KEY, "É" TEXT, "é" TEXT);
+     INSERT INTO col VALUES (1, 'big E', 'small e');`,
+    `await op.batchAlterTable("été", (b) => b.dropColumn("y"));
+     await op.batchAlterTable("col", (b) => b.dropColumn("é"));`,
+    ({ db, error }) => {
+      assert.equal(error, undefined);
+      assert.deepEqual(rows(db, `SELECT * FROM "Été"`), [{ id: 1n, x: "upper-x", y: "upper-y" }]);
+      assert.deepEqual(rows(db, `SELECT * FROM "été"`), [{ id: 1n, x: "lower-x" }]);
+      assert.deepEqual(rows(db, "SELECT * FROM col"), [{ id: 1n, "É": "big E" }]);
+    },
+  );
+  // SQLite folds A-Z only: "ÉTÉ" names neither table.
+  await migrate(
+    `CREATE TABLE "été" (id INTEGER PRIMARY KEY, x TEXT, y TEXT);`,
+    `await op.batchAlterTable("ÉTÉ", (b) => b.dropColumn("y"));`,
+    ({ db, error }) => {
+      assert.match(error?.message ?? "", /no such table/);
+      assert.deepEqual(columnsOf(db, "été").map((c) => c.name), ["id", "x", "y"]);
+    },
+  );
+});
+
+Deno.test("batch: outside a transaction, foreign keys are checked before the batch commits", async () => {
+  // A new foreign key an existing row breaks: the batch is not kept.
+  await migrate(
+    `CREATE TABLE flow (id INTEGER PRIMARY KEY, name TEXT);
+     CREATE TABLE note (id INTEGER PRIMARY KEY, flow_id INTEGER, body TEXT);
+     INSERT INTO flow VALUES (1, 'a');
+     INSERT INTO note VALUES (1, 1, 'ok'), (2, 99, 'orphan');`,
+    `await op.batchAlterTable("note", (b) => {
+       b.createForeignKey({ name: "fk_note_flow", columns: ["flow_id"], refTable: "flow", refColumns: ["id"] });
+     });`,
+    ({ db, error }) => {
+      assert.match(error?.message ?? "", /violate foreign keys.*note row 2/);
+      assert.doesNotMatch(
+        String(rows(db, "SELECT sql FROM sqlite_master WHERE name = 'note'")[0].sql),
+        /fk_note_flow/,
+      );
+    },
+    { transactional: false },
+  );
+  // Dropping the column a child's key references: the column and its data stay.
+  await migrate(
+    `CREATE TABLE flow (id INTEGER PRIMARY KEY, code TEXT UNIQUE, name TEXT);
+     CREATE TABLE task (id INTEGER PRIMARY KEY, flow_code TEXT REFERENCES flow(code));
+     INSERT INTO flow VALUES (1, 'A', 'a'); INSERT INTO task VALUES (1, 'A');`,
+    `await op.batchAlterTable("flow", (b) => b.dropColumn("code"));`,
+    ({ db, error }) => {
+      assert.match(error?.message ?? "", /cannot be checked/);
+      assert.deepEqual(rows(db, "SELECT code FROM flow"), [{ code: "A" }]);
+    },
+    { transactional: false },
+  );
+});
+
+Deno.test("batch: a batch with no rebuild is whole outside a transaction too", async () => {
+  await migrate(
+    `CREATE TABLE flow (id INTEGER PRIMARY KEY, nm TEXT, descr TEXT);
+     INSERT INTO flow VALUES (1, 'a', 'd');`,
+    `await op.batchAlterTable("flow", (b) => {
+       b.alterColumn("nm", { newName: "name" });
+       b.alterColumn("descr", { newName: "description" });
+       b.createIndex("ix_flow_missing", ["no_such_column"]);
+     });`,
+    ({ db, error }) => {
+      assert.match(error?.message ?? "", /no_such_column/);
+      assert.deepEqual(columnsOf(db, "flow").map((c) => c.name), ["id", "nm", "descr"]);
+    },
+    { transactional: false },
+  );
+});
+
+Deno.test("foreign keys: old orphans by the hundred thousand are no obstacle, and not blamed", async () => {
+  await migrate(
+    `PRAGMA foreign_keys = OFF;
+     CREATE TABLE flow (id INTEGER PRIMARY KEY, name TEXT);
+     CREATE TABLE task (id INTEGER PRIMARY KEY, flow_id INTEGER REFERENCES flow(id));
+     INSERT INTO flow VALUES (1, 'a');
+     WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 150000)
+     INSERT INTO task SELECT x, 1000000 + x FROM c;`,
+    `await op.batchAlterTable("flow", (b) => b.alterColumn("name", { nullable: false }));
+     await op.execute("INSERT INTO task VALUES (150001, 1)");`,
+    ({ db, error }) => {
+      assert.equal(error, undefined);
+      assert.deepEqual(rows(db, "SELECT count(*) AS n FROM task"), [{ n: 150001n }]);
+      assert.equal(columnsOf(db, "flow").find((c) => c.name === "name")?.notnull, 1n);
+    },
+  );
+  // One more orphan among them is still caught.
+  await migrate(
+    `PRAGMA foreign_keys = OFF;
+     CREATE TABLE flow (id INTEGER PRIMARY KEY, name TEXT);
+     CREATE TABLE task (id INTEGER PRIMARY KEY, flow_id INTEGER REFERENCES flow(id));
+     INSERT INTO flow VALUES (1, 'a');
+     WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000)
+     INSERT INTO task SELECT x, 1000000 + x FROM c;`,
+    `await op.execute("INSERT INTO task VALUES (2001, 7)");`,
+    ({ db, error }) => {
+      assert.match(error?.message ?? "", /1 foreign-key violation.*task row 2001/s);
+      assert.deepEqual(rows(db, "SELECT count(*) AS n FROM task"), [{ n: 2000n }]);
+    },
+  );
+});
+
+Deno.test("foreign keys: a new orphan in a WITHOUT ROWID child with an old one is caught", async () => {
+  await migrate(
+    `PRAGMA foreign_keys = OFF;
+     CREATE TABLE parent (id INTEGER PRIMARY KEY);
+     CREATE TABLE child (k TEXT PRIMARY KEY, p INTEGER REFERENCES parent(id)) WITHOUT ROWID;
+     INSERT INTO parent VALUES (1);
+     INSERT INTO child VALUES ('old', 99);`,
+    `await op.execute("DELETE FROM child WHERE k = 'old'");
+     await op.execute("INSERT INTO child VALUES ('new', 12345)");`,
+    ({ db, error }) => {
+      assert.match(error?.message ?? "", /1 foreign-key violation/);
+      assert.deepEqual(rows(db, "SELECT k, p FROM child"), [{ k: "old", p: 99n }]);
+    },
+  );
+  // The old orphan alone, kept as it was, is not blamed.
+  await migrate(
+    `PRAGMA foreign_keys = OFF;
+     CREATE TABLE parent (id INTEGER PRIMARY KEY);
+     CREATE TABLE child (k TEXT PRIMARY KEY, p INTEGER REFERENCES parent(id)) WITHOUT ROWID;
+     INSERT INTO parent VALUES (1);
+     INSERT INTO child VALUES ('old', 99);`,
+    `await op.execute("INSERT INTO child VALUES ('fine', 1)");`,
+    ({ error }) => assert.equal(error, undefined),
+  );
+});
+
+Deno.test("dry run: a database holding an FTS5 table (and its shadow tables) prints the rebuild", async () => {
+  await migrate(
+    `CREATE TABLE doc (id INTEGER PRIMARY KEY, body TEXT, note TEXT);
+     CREATE VIRTUAL TABLE doc_fts USING fts5(body, content='doc', content_rowid='id');
+     INSERT INTO doc VALUES (1, 'hello world', 'n');
+     INSERT INTO doc_fts(rowid, body) VALUES (1, 'hello world');`,
+    `await op.batchAlterTable("doc", (b) => b.alterColumn("note", { nullable: false }));`,
+    ({ error, sql }) => {
+      assert.equal(error, undefined);
+      assert.ok(
+        sql.some((s) => s.startsWith("INSERT OR ABORT INTO _strata_tmp_doc")),
+        sql.join("\n"),
+      );
+    },
+    { dryRun: true },
   );
 });

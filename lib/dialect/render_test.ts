@@ -469,7 +469,7 @@ Deno.test("rebuild: type change, drop column, NOT NULL add with default, CHECK",
       "parent_id INTEGER REFERENCES flow (id) ON DELETE SET NULL, " +
       "state VARCHAR(7) CHECK (state IN ('PENDING', 'RUNNING')), " +
       "runs INTEGER NOT NULL DEFAULT 0, CONSTRAINT ck_flow_runs CHECK (runs >= 0))",
-      "INSERT INTO _strata_tmp_flow (id, name, score, parent_id, state) " +
+      "INSERT OR ABORT INTO _strata_tmp_flow (id, name, score, parent_id, state) " +
       "SELECT id, name, score, parent_id, state FROM flow",
       "DROP TABLE flow",
       "ALTER TABLE _strata_tmp_flow RENAME TO flow",
@@ -513,7 +513,7 @@ Deno.test("rebuild: enum type change, new primary key, foreign key, unique, inde
       "CHECK (kind IN ('a', 'b', 'ccc')), qty INTEGER NOT NULL, " +
       "CONSTRAINT pk_item PRIMARY KEY (id, kind), UNIQUE (qty), " +
       "FOREIGN KEY (qty) REFERENCES qty (n)) WITHOUT ROWID",
-      'INSERT INTO "_strata_tmp_Item" (id, "kind", qty) SELECT id, upper(kind), qty FROM "Item"',
+      'INSERT OR ABORT INTO "_strata_tmp_Item" (id, kind, qty) SELECT id, upper(kind), qty FROM "Item"',
       'DROP TABLE "Item"',
       'ALTER TABLE "_strata_tmp_Item" RENAME TO "Item"',
       'CREATE INDEX ix_item_qty ON "Item" (qty)',

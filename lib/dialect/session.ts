@@ -172,9 +172,12 @@ const sqliteSession: SessionDialect = {
   },
   async schemaScript(connection) {
     // `_` is a LIKE wildcard: escape it, or a user table named like `sqliteX...` is left out.
+    // A virtual table's shadow tables (FTS5's `_data`, `_idx`, ...) come with it, and may not
+    // be created by hand.
     const rows = await connection.query<{ sql: string; type: string; name: string }>(
       `SELECT type, name, sql FROM sqlite_master
         WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+          AND name NOT IN (SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow')
         ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'view' THEN 1 WHEN 'index' THEN 2 ELSE 3 END, rowid`,
     );
     if (rows.length === 0) return "";

@@ -17,7 +17,7 @@ import type { ColumnDef, ColumnType } from "../ops/types.ts";
 import type { Executor } from "../ops/executor.ts";
 import { ForeignKeyViolationError, UnsupportedOperationError } from "../ops/errors.ts";
 import { quoteIdent, quoteLiteral } from "./quote.ts";
-import { identifierOf, isSignificant, tokenize } from "../sql/lexer.ts";
+import { identifierOf, isSignificant, sameIdentifier, tokenize } from "../sql/lexer.ts";
 import {
   columnList,
   concat,
@@ -272,8 +272,9 @@ export async function readSqliteTable(executor: Executor, table: string): Promis
   const rows = await executor.query<{ type: string; name: string; tbl_name: string; sql: string }>(
     "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid",
   );
-  const lower = table.toLowerCase();
-  const own = rows.find((row) => row.type === "table" && row.name.toLowerCase() === lower);
+  // An exact match first: SQLite folds ASCII letters only, and names may differ in case alone.
+  const own = rows.find((row) => row.type === "table" && row.name === table) ??
+    rows.find((row) => row.type === "table" && sameIdentifier(row.name, table));
   if (!own) {
     throw new UnsupportedOperationError(
       "batch",
@@ -299,7 +300,7 @@ export async function readSqliteTable(executor: Executor, table: string): Promis
   return {
     name: own.name,
     sql: own.sql,
-    indexes: pick("index").filter((index) => index.table.toLowerCase() === lower),
+    indexes: pick("index").filter((index) => sameIdentifier(index.table, own.name)),
     triggers: pick("trigger"),
     views: pick("view"),
     ...(autoincrementSeq === undefined ? {} : { autoincrementSeq }),
@@ -348,7 +349,11 @@ async function applySqliteBatch(
   executor: Executor,
 ): Promise<void> {
   if (!batchNeedsRebuild(op.operations)) {
-    return runRendered(renderSqliteOperation(op), executor);
+    const rendered = renderSqliteOperation(op);
+    // Inside a transaction the migration's rollback covers it; outside, a savepoint keeps the
+    // batch whole (a failed index after two renames must not leave the renames committed).
+    if (executor.inTransaction) return runRendered(rendered, executor);
+    return inSavepoint(executor, () => runRendered(rendered, executor));
   }
   // With enforcement on, dropping the old table deletes its rows first, and ON DELETE CASCADE
   // would empty the children. The switch cannot be flipped inside a transaction, so refuse.
@@ -378,8 +383,13 @@ async function applySqliteBatch(
     const plan = planTableRebuild(table, rest);
     for (const statement of plan.statements) await executor.run(statement);
     await verifyRecreated(executor, table.name, plan);
-    // The runner checks what the migration touched before commit; check here only without it.
+    // The runner checks what the migration touched before commit; check here only without it,
+    // or outside a transaction, where releasing the savepoint commits the batch.
     if (!executor.checksForeignKeys) await checkSqliteForeignKeys(executor, table.name);
+    else if (!executor.inTransaction && executor.addedForeignKeyViolations) {
+      const added = await executor.addedForeignKeyViolations();
+      if (added.length > 0) throw new ForeignKeyViolationError(table.name, [], added);
+    }
   });
 }
 
@@ -434,7 +444,7 @@ async function verifyRecreated(executor: Executor, table: string, plan: RebuildP
   }
   for (const trigger of plan.triggers) {
     // `UPDATE OF` a dropped column can no longer fire, so compiling cannot reach its body.
-    const column = trigger.table.toLowerCase() === table.toLowerCase()
+    const column = sameIdentifier(trigger.table, table)
       ? rowReference(trigger.sql, plan.droppedColumns)
       : undefined;
     if (column !== undefined) {
@@ -456,8 +466,8 @@ function rowReference(sql: string, columns: readonly string[]): string | undefin
   for (let i = 2; i < tokens.length; i++) {
     const row = identifierOf(tokens[i - 2])?.toUpperCase();
     if ((row !== "NEW" && row !== "OLD") || tokens[i - 1].text !== ".") continue;
-    const name = identifierOf(tokens[i])?.toLowerCase();
-    const column = columns.find((c) => c.toLowerCase() === name);
+    const name = identifierOf(tokens[i]);
+    const column = name === undefined ? undefined : columns.find((c) => sameIdentifier(c, name));
     if (column !== undefined) return column;
   }
   return undefined;
@@ -501,8 +511,10 @@ function brokenByDrop(
   error: unknown,
 ): UnsupportedOperationError {
   const reason = error instanceof Error ? error.message : String(error);
-  const missing = /no such column: (?:[^\s.]+\.)?([^\s.]+)/i.exec(reason)?.[1]?.toLowerCase();
-  const column = dropped.find((name) => name.toLowerCase() === missing);
+  const missing = /no such column: (?:[^\s.]+\.)?([^\s.]+)/i.exec(reason)?.[1];
+  const column = missing === undefined
+    ? undefined
+    : dropped.find((name) => sameIdentifier(name, missing));
   const message = column === undefined
     ? `Cannot drop column(s) ${dropped.map((c) => `${table}.${c}`).join(", ")}: ${what} no ` +
       `longer works after the rebuild (${reason}); change or drop the ${what} first`

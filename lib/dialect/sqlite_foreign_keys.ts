@@ -30,6 +30,7 @@
 import type { Connection } from "../db/connection.ts";
 import { splitSqlStatements } from "../revision/script.ts";
 import { quoteIdent } from "./quote.ts";
+import { foldIdentifier } from "../sql/lexer.ts";
 import { referencingTables } from "./sqlite.ts";
 
 /** What a statement writes: nothing, one table, an index's table, or something unknown. */
@@ -99,7 +100,7 @@ function readName(text: string, at: number): Name | null {
   if (text[dot] === ".") {
     const second = readIdentifier(text, skipSpace(text, dot + 1));
     if (!second) return null;
-    return { schema: first.value.toLowerCase(), name: second.value, end: second.end };
+    return { schema: foldIdentifier(first.value), name: second.value, end: second.end };
   }
   return { schema: null, name: first.value, end: first.end };
 }
@@ -223,6 +224,17 @@ function describe(v: Violation): string {
   } references a missing row of ${v.parent} (foreign key ${v.fkid})`;
 }
 
+/** A row's foreign-key values (`c0`, `c1`, ...) as one comparable string. */
+function keyValues(row: Record<string, unknown> | undefined, count: number): string {
+  return JSON.stringify(
+    Array.from({ length: count }, (_, i) => row?.[`c${i}`] ?? null),
+    (_, value) => typeof value === "bigint" ? `${value}n` : value,
+  );
+}
+
+/** Rows whose foreign-key values one query reads (see `#identify`). */
+const IDENTIFY_CHUNK = 500;
+
 /** A table SQLite cannot check ("foreign key mismatch" and the like). */
 class UncheckableTable extends Error {}
 
@@ -291,7 +303,7 @@ export class SqliteForeignKeyTracker {
         const target = statementTarget(sql);
         if (target.kind === "none") continue;
         if (target.kind !== "table" || !target.creates) return false;
-        created.push(target.table.toLowerCase());
+        created.push(foldIdentifier(target.table));
       }
     }
     // As `#note` records a new table; every table touched so far is new too, so none can hold
@@ -310,12 +322,12 @@ export class SqliteForeignKeyTracker {
   #note(sql: string): Promise<void> | undefined {
     const withTrigger = triggerTable(sql);
     if (withTrigger === undefined) return this.#goFull();
-    if (withTrigger) this.#triggered.add(withTrigger.toLowerCase());
+    if (withTrigger) this.#triggered.add(foldIdentifier(withTrigger));
     const target = statementTarget(sql);
     if (target.kind === "none") return;
     if (target.kind === "unknown") return this.#goFull();
     if (target.kind === "index") return this.#noteIndex(target.index);
-    const key = target.table.toLowerCase();
+    const key = foldIdentifier(target.table);
     if (target.creates) {
       // A name touched before (dropped or renamed away) is created again: its old children
       // are still checked; a name never seen is a new, empty table.
@@ -338,7 +350,7 @@ export class SqliteForeignKeyTracker {
       "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = $1 COLLATE NOCASE",
       [index],
     );
-    if (row) await this.#touch(row.tbl_name.toLowerCase());
+    if (row) await this.#touch(foldIdentifier(row.tbl_name));
   }
 
   /** A statement that writes, alters, drops or renames `key`. */
@@ -353,7 +365,7 @@ export class SqliteForeignKeyTracker {
     await this.#touch(key);
     const renamed = renameTarget(sql);
     if (renamed) {
-      const to = renamed.toLowerCase();
+      const to = foldIdentifier(renamed);
       this.#renames.push([key, to]);
       // Its rows are the old table's, baselined under the old name.
       this.#touched.add(to);
@@ -379,7 +391,8 @@ export class SqliteForeignKeyTracker {
     const found: Violation[] = [];
     for (const table of tables) {
       try {
-        found.push(...await this.#check(table));
+        // One by one: spread as arguments, a hundred thousand rows overflow the stack.
+        for (const violation of await this.#check(table)) found.push(violation);
       } catch (error) {
         if (!(error instanceof UncheckableTable)) throw error;
         if (this.#uncheckable.has(table)) continue;
@@ -399,11 +412,11 @@ export class SqliteForeignKeyTracker {
       baseline.set(renamed, (baseline.get(renamed) ?? 0) + count);
       pairs.add(renamed.slice(0, renamed.lastIndexOf("\u0000")));
     }
-    const pair = (v: Violation) => `${v.table.toLowerCase()}\u0000${v.parent.toLowerCase()}`;
+    const pair = (v: Violation) => `${foldIdentifier(v.table)}\u0000${foldIdentifier(v.parent)}`;
     const added = found.filter((v) => !pairs.has(pair(v))).map(describe);
     for (const [identity, list] of await this.#identify(found.filter((v) => pairs.has(pair(v))))) {
       const before = baseline.get(identity) ?? 0;
-      if (list.length > before) added.push(...list.slice(before).map(describe));
+      for (const v of list.slice(before)) added.push(describe(v));
     }
     return added;
   }
@@ -477,39 +490,93 @@ export class SqliteForeignKeyTracker {
 
   /** Violations grouped by identity: child table, parent table, foreign-key values. */
   async #identify(violations: readonly Violation[]): Promise<Map<string, Violation[]>> {
-    const columns = new Map<string, string[]>();
-    const groups = new Map<string, Violation[]>();
+    // Read the values per foreign key, many rows a query: a table with a hundred thousand old
+    // orphans must not cost a hundred thousand queries (or their memory) per check.
+    const byKey = new Map<string, Violation[]>();
     for (const v of violations) {
-      let values = "?";
-      if (v.rowid !== null) {
-        const fk = `${v.table}\u0000${v.fkid}`;
-        let from = columns.get(fk);
-        if (!from) {
-          from = (await this.#connection.query<{ name: string }>(
-            'SELECT "from" AS name FROM pragma_foreign_key_list($1) WHERE id = $2 ORDER BY seq',
-            [v.table, v.fkid],
-          )).map((r) => r.name);
-          columns.set(fk, from);
-        }
-        if (from.length > 0) {
-          const [row] = await this.#connection.query<Record<string, unknown>>(
-            `SELECT ${from.map((c, i) => `${quoteIdent(c)} AS c${i}`).join(", ")} FROM ${
-              quoteIdent(v.table)
-            } WHERE rowid = $1`,
-            [v.rowid],
-          );
-          values = JSON.stringify(
-            from.map((_, i) => row?.[`c${i}`] ?? null),
-            (_, value) => typeof value === "bigint" ? `${value}n` : value,
-          );
+      const key = `${v.table}\u0000${v.fkid}`;
+      const list = byKey.get(key);
+      if (list) list.push(v);
+      else byKey.set(key, [v]);
+    }
+    const valuesOf = new Map<Violation, string>();
+    for (const list of byKey.values()) {
+      const { table, fkid } = list[0];
+      const key = await this.#connection.query<{ name: string; to: string | null }>(
+        'SELECT "from" AS name, "to" AS "to" FROM pragma_foreign_key_list($1) WHERE id = $2 ' +
+          "ORDER BY seq",
+        [table, fkid],
+      );
+      const from = key.map((r) => r.name);
+      const withRowid = list.filter((v) => v.rowid !== null);
+      const withoutRowid = list.filter((v) => v.rowid === null);
+      if (from.length > 0 && withoutRowid.length > 0) {
+        await this.#identifyWithoutRowid(withoutRowid, key, valuesOf);
+      }
+      if (from.length === 0 || withRowid.length === 0) continue;
+      const select = `SELECT rowid AS r, ${
+        from.map((c, i) => `${quoteIdent(c)} AS c${i}`).join(", ")
+      } FROM ${quoteIdent(table)} WHERE rowid IN `;
+      for (let at = 0; at < withRowid.length; at += IDENTIFY_CHUNK) {
+        const chunk = withRowid.slice(at, at + IDENTIFY_CHUNK);
+        // Rowids are integers: written inline, they need no parameter per row.
+        const rows = await this.#connection.query<Record<string, unknown>>(
+          `${select}(${chunk.map((v) => Math.trunc(v.rowid!)).join(", ")})`,
+        );
+        const byRowid = new Map(rows.map((row) => [Number(row.r), row]));
+        for (const v of chunk) {
+          const row = byRowid.get(v.rowid!);
+          valuesOf.set(v, keyValues(row, from.length));
         }
       }
-      const identity = `${v.table.toLowerCase()}\u0000${v.parent.toLowerCase()}\u0000${values}`;
+    }
+    const groups = new Map<string, Violation[]>();
+    for (const v of violations) {
+      const identity = `${foldIdentifier(v.table)}\u0000${foldIdentifier(v.parent)}\u0000${
+        valuesOf.get(v) ?? "?"
+      }`;
       const list = groups.get(identity);
       if (list) list.push(v);
       else groups.set(identity, [v]);
     }
     return groups;
+  }
+
+  /**
+   * The values of violations a WITHOUT ROWID child reports without a rowid: its rows whose key
+   * finds no parent row, read with an anti-join and handed out in order. Left unidentified
+   * (counted only) when the anti-join does not find as many rows as SQLite reported.
+   */
+  async #identifyWithoutRowid(
+    list: readonly Violation[],
+    key: readonly { name: string; to: string | null }[],
+    valuesOf: Map<Violation, string>,
+  ): Promise<void> {
+    const { table, parent } = list[0];
+    let to = key.map((k) => k.to);
+    if (to.some((name) => name === null)) {
+      // No column named: the parent's primary key, in its order.
+      const pk = await this.#connection.query<{ name: string }>(
+        "SELECT name FROM pragma_table_info($1) WHERE pk > 0 ORDER BY pk",
+        [parent],
+      );
+      if (pk.length !== key.length) return;
+      to = pk.map((r) => r.name);
+    }
+    const child = quoteIdent(table);
+    const rows = await this.#connection.query<Record<string, unknown>>(
+      `SELECT ${
+        key.map((k, i) => `c.${quoteIdent(k.name)} AS c${i}`).join(", ")
+      } FROM ${child} c ` +
+        `WHERE ${key.map((k) => `c.${quoteIdent(k.name)} IS NOT NULL`).join(" AND ")} ` +
+        `AND NOT EXISTS (SELECT 1 FROM ${quoteIdent(parent)} p WHERE ${
+          key.map((k, i) => `p.${quoteIdent(to[i]!)} = c.${quoteIdent(k.name)}`).join(" AND ")
+        })`,
+    );
+    if (rows.length !== list.length) return;
+    rows.forEach((row, n) => {
+      valuesOf.set(list[n], keyValues(row, key.length));
+    });
   }
 
   /** An identity with its table names as the migration's renames left them. */
@@ -524,14 +591,14 @@ export class SqliteForeignKeyTracker {
   }
 
   async #referencing(table: string): Promise<string[]> {
-    return (await referencingTables(this.#connection, table)).map((t) => t.toLowerCase());
+    return (await referencingTables(this.#connection, table)).map((t) => foldIdentifier(t));
   }
 
   async #allTables(): Promise<string[]> {
     const rows = await this.#connection.query<{ name: string }>(
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
     );
-    return rows.map((r) => r.name.toLowerCase());
+    return rows.map((r) => foldIdentifier(r.name));
   }
 
   async #exists(table: string): Promise<boolean> {

@@ -25,10 +25,12 @@ import { UnsupportedOperationError } from "../ops/errors.ts";
 import { operation } from "../ops/build.ts";
 import { quoteIdent, quoteLiteral } from "./quote.ts";
 import {
+  foldIdentifier,
   identifierOf,
   isSignificant,
   joinTokens,
   mentionsIdentifier,
+  sameIdentifier,
   splitTopLevel,
   type SqlToken,
   tokenize,
@@ -207,7 +209,7 @@ class BatchColumns {
 
   /** The column `name` stands for at this point of the batch. */
   at(name: string): BatchColumn {
-    const key = name.toLowerCase();
+    const key = foldIdentifier(name);
     const known = this.#current.get(key) ?? this.#former.get(key);
     if (known) return known;
     const column = { name };
@@ -220,11 +222,11 @@ class BatchColumns {
   }
 
   rename(column: BatchColumn, to: string): void {
-    this.#current.delete(column.name.toLowerCase());
-    this.#former.set(column.name.toLowerCase(), column);
+    this.#current.delete(foldIdentifier(column.name));
+    this.#former.set(foldIdentifier(column.name), column);
     // The new name now means this column, whatever it meant before.
-    this.#former.delete(to.toLowerCase());
-    this.#current.set(to.toLowerCase(), column);
+    this.#former.delete(foldIdentifier(to));
+    this.#current.set(foldIdentifier(to), column);
     column.name = to;
   }
 }
@@ -369,14 +371,18 @@ function parseColumn(tokens: SqlToken[]): ColumnItem {
     if (isSignificant(token)) afterSet = upper === "SET";
   }
   const parsedSegments = segments.map(toSegment);
-  const name = identifierOf(nameToken) ?? nameToken.text;
+  // SQLite takes a string in the name's place as the name (`'full name' TEXT`); in the copy's
+  // SELECT list the same text would be a string, so the copy names columns quoted as identifiers.
+  const name = nameToken.kind === "string" && nameToken.text.startsWith("'")
+    ? nameToken.text.slice(1, -1).replaceAll("''", "'")
+    : identifierOf(nameToken) ?? nameToken.text;
   return {
     kind: "column",
     name,
     nameText: nameToken.text,
     type: joinTokens(typeTokens),
     segments: parsedSegments,
-    source: nameToken.text,
+    source: quoteIdent(name),
     generated: parsedSegments.some((s) => s.keyword === "GENERATED" || s.keyword === "AS"),
   };
 }
@@ -405,7 +411,7 @@ function isEnumCheck(segment: Segment, column: string): boolean {
   if (segment.keyword !== "CHECK" || segment.name !== undefined) return false;
   const significant = tokenize(segment.text).filter(isSignificant);
   return significant[1]?.text === "(" &&
-    identifierOf(significant[2])?.toLowerCase() === column.toLowerCase() &&
+    sameIdentifier(identifierOf(significant[2]) ?? "", column) &&
     word(significant[3]) === "IN";
 }
 
@@ -415,10 +421,9 @@ function isEnumCheck(segment: Segment, column: string): boolean {
  * `lower`, and dropping that column must not take the index with it.
  */
 function usesColumn(sql: string, name: string): boolean {
-  const wanted = name.toLowerCase();
   const tokens = tokenize(sql).filter(isSignificant);
   return tokens.some((token, i) =>
-    identifierOf(token)?.toLowerCase() === wanted &&
+    sameIdentifier(identifierOf(token) ?? "", name) &&
     !(tokens[i + 1]?.kind === "punct" && tokens[i + 1].text === "(")
   );
 }
@@ -456,8 +461,8 @@ function rowidAlias(items: readonly TableItem[], suffix: string): ColumnItem | u
   const close = tokens.findIndex((token) => token.kind === "punct" && token.text === ")");
   const parts = splitTopLevel(tokens.slice(1, close < 0 ? undefined : close), ",");
   if (parts.length !== 1 || parts[0].length === 0) return undefined;
-  const name = identifierOf(parts[0][0])?.toLowerCase();
-  const column = columns.find((c) => c.name.toLowerCase() === name);
+  const name = identifierOf(parts[0][0]);
+  const column = name === undefined ? undefined : columns.find((c) => sameIdentifier(c.name, name));
   return column !== undefined && typeWords(column) === "INTEGER" ? column : undefined;
 }
 
@@ -472,7 +477,7 @@ function isIntegerType(type: ColumnType): boolean {
  * then `_rowid_` or `oid` still mean the rowid), or undefined when columns take all three.
  */
 function rowidName(columns: readonly ColumnItem[]): string | undefined {
-  const taken = new Set(columns.map((column) => column.name.toLowerCase()));
+  const taken = new Set(columns.map((column) => foldIdentifier(column.name)));
   return ["rowid", "_rowid_", "oid"].find((name) => !taken.has(name));
 }
 
@@ -542,7 +547,8 @@ export function planTableRebuild(
   };
   const columns = () => items.filter((item): item is ColumnItem => item.kind === "column");
   const findColumn = (op: Operation, name: string): ColumnItem =>
-    columns().find((c) => c.name.toLowerCase() === name.toLowerCase()) ??
+    columns().find((c) => c.name === name) ??
+      columns().find((c) => sameIdentifier(c.name, name)) ??
       fail(op, `Cannot alter column ${table.name}.${name}: no such column`);
   const removeItems = (drop: (item: TableItem) => boolean) => {
     for (let i = items.length - 1; i >= 0; i--) if (drop(items[i])) items.splice(i, 1);
@@ -552,7 +558,7 @@ export function planTableRebuild(
     switch (op.kind) {
       case "addColumn": {
         const name = op.column.name;
-        if (columns().some((c) => c.name.toLowerCase() === name.toLowerCase())) {
+        if (columns().some((c) => sameIdentifier(c.name, name))) {
           fail(op, `Cannot add column ${table.name}.${name}: the table already has it`);
         }
         if (
@@ -651,11 +657,12 @@ export function planTableRebuild(
         );
         break;
       case "dropConstraint": {
-        const wanted = op.name.toLowerCase();
+        const wanted = (name: string | undefined) =>
+          name !== undefined && sameIdentifier(name, op.name);
         const before = JSON.stringify(items);
-        removeItems((item) => item.kind === "constraint" && item.name?.toLowerCase() === wanted);
+        removeItems((item) => item.kind === "constraint" && wanted(item.name));
         for (const column of columns()) {
-          column.segments = column.segments.filter((s) => s.name?.toLowerCase() !== wanted);
+          column.segments = column.segments.filter((s) => !wanted(s.name));
         }
         if (JSON.stringify(items) === before) {
           const named = [
@@ -675,10 +682,9 @@ export function planTableRebuild(
         newIndexes.push({ name: op.name, statements: renderSqliteOperation(op).statements });
         break;
       case "dropIndex": {
-        const wanted = op.name.toLowerCase();
         const known = indexes.length + newIndexes.length;
-        indexes = indexes.filter((index) => index.name.toLowerCase() !== wanted);
-        const pending = newIndexes.findIndex((index) => index.name.toLowerCase() === wanted);
+        indexes = indexes.filter((index) => !sameIdentifier(index.name, op.name));
+        const pending = newIndexes.findIndex((index) => sameIdentifier(index.name, op.name));
         if (pending >= 0) newIndexes.splice(pending, 1);
         if (indexes.length + newIndexes.length === known && !op.ifExists) {
           fail(op, `Cannot drop index ${op.name}: table ${table.name} has no index of that name`);
@@ -712,24 +718,24 @@ export function planTableRebuild(
 
   // Views naming the table (and views naming those) would stop the rename: drop and recreate.
   // Triggers of the table go with DROP TABLE; triggers elsewhere that name it are dropped too.
-  const involved = new Set([table.name.toLowerCase()]);
+  const involved = new Set([foldIdentifier(table.name)]);
   const views: SqliteSchemaObject[] = [];
   for (let changed = true; changed;) {
     changed = false;
     for (const view of table.views) {
-      if (involved.has(view.name.toLowerCase())) continue;
+      if (involved.has(foldIdentifier(view.name))) continue;
       if ([...involved].some((n) => mentionsIdentifier(view.sql, n))) {
-        involved.add(view.name.toLowerCase());
+        involved.add(foldIdentifier(view.name));
         changed = true;
       }
     }
   }
-  views.push(...table.views.filter((view) => involved.has(view.name.toLowerCase())));
+  views.push(...table.views.filter((view) => involved.has(foldIdentifier(view.name))));
   const triggers = table.triggers.filter((trigger) =>
-    involved.has(trigger.table.toLowerCase()) ||
+    involved.has(foldIdentifier(trigger.table)) ||
     [...involved].some((n) => mentionsIdentifier(trigger.sql, n))
   );
-  const triggersToDrop = triggers.filter((trigger) => !involved.has(trigger.table.toLowerCase()));
+  const triggersToDrop = triggers.filter((trigger) => !involved.has(foldIdentifier(trigger.table)));
 
   const statements: string[] = [
     ...[...views].reverse().map((view) => `DROP VIEW ${quoteIdent(view.name)}`),
@@ -737,14 +743,17 @@ export function planTableRebuild(
     created,
   ];
   if (copied.length > 0) {
-    const targets = copied.map((c) => c.nameText);
+    const targets = copied.map((c) => quoteIdent(c.name));
     const sources = copied.map((c) => c.source);
     if (keepRowid) {
       targets.unshift(rowidTo!);
       sources.unshift(rowidFrom!);
     }
     statements.push(
-      `INSERT INTO ${temp} (${targets.join(", ")}) SELECT ${sources.join(", ")} FROM ${name}`,
+      // OR ABORT: a table's own ON CONFLICT IGNORE/REPLACE clauses must not drop rows of the copy.
+      `INSERT OR ABORT INTO ${temp} (${targets.join(", ")}) SELECT ${
+        sources.join(", ")
+      } FROM ${name}`,
     );
   }
   statements.push(`DROP TABLE ${name}`, `ALTER TABLE ${temp} RENAME TO ${name}`);
@@ -765,12 +774,12 @@ export function planTableRebuild(
     ...triggers.map((trigger) => trigger.sql),
   );
   // A column dropped and added again under its name is there for views and triggers to use.
-  const kept = new Set(columns().map((column) => column.name.toLowerCase()));
+  const kept = new Set(columns().map((column) => foldIdentifier(column.name)));
   return {
     statements,
     views,
     triggers,
-    droppedColumns: droppedColumns.filter((column) => !kept.has(column.toLowerCase())),
+    droppedColumns: droppedColumns.filter((column) => !kept.has(foldIdentifier(column))),
   };
 }
 

@@ -59,15 +59,21 @@ export class ForeignKeyViolationError extends Error {
   /** The table that was rebuilt. */
   readonly table: string;
   readonly violations: readonly ForeignKeyViolation[];
-  constructor(table: string, violations: readonly ForeignKeyViolation[]) {
-    const shown = violations.slice(0, 10).map((v) =>
-      `${v.table} rowid ${v.rowid ?? "?"} -> ${v.parent}`
-    );
-    const more = violations.length > shown.length
-      ? `, and ${violations.length - shown.length} more`
-      : "";
+  /**
+   * `described`: the violations as the runner's foreign-key tracker words them (the ones a
+   * migration added, old ones left out), when they come from it rather than from a full check.
+   */
+  constructor(
+    table: string,
+    violations: readonly ForeignKeyViolation[],
+    described?: readonly string[],
+  ) {
+    const all = described ??
+      violations.map((v) => `${v.table} rowid ${v.rowid ?? "?"} -> ${v.parent}`);
+    const shown = all.slice(0, 10);
+    const more = all.length > shown.length ? `, and ${all.length - shown.length} more` : "";
     super(
-      `Cannot rebuild table ${table}: ${violations.length} row(s) violate foreign keys ` +
+      `Cannot rebuild table ${table}: ${all.length} row(s) violate foreign keys ` +
         `(${
           shown.join(", ")
         }${more}); fix the rows or the constraint, then run the migration again`,

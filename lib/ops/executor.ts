@@ -26,6 +26,12 @@ export interface Executor {
    * commits, so an operation need not check its own table again (SQLite rebuilds).
    */
   readonly checksForeignKeys?: boolean;
+  /**
+   * The foreign-key violations the migration has added so far, as the runner's check before
+   * commit would find them (when it {@link checksForeignKeys}). A batch outside a transaction
+   * asks before its savepoint is released, which is its commit.
+   */
+  addedForeignKeyViolations?(): Promise<readonly string[]>;
   /** Run one statement (or print it in a dry run). */
   run(statement: string, params?: readonly unknown[]): Promise<void>;
   /** Run a query and return its rows (see the module note for dry runs). */

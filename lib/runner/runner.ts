@@ -301,6 +301,9 @@ class LiveExecutor implements Executor {
   get checksForeignKeys(): boolean {
     return this.tracker !== null;
   }
+  addedForeignKeyViolations(): Promise<readonly string[]> {
+    return this.tracker ? this.tracker.added() : Promise.resolve([]);
+  }
   /**
    * Queue statements to go with the next batch (only inside a transaction: a failure there
    * stops everything after it, so they can all be sent before the first is answered).

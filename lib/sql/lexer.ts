@@ -195,10 +195,33 @@ export function isSignificant(token: SqlToken): boolean {
   return token.kind !== "space" && token.kind !== "comment";
 }
 
+/**
+ * An identifier folded as SQLite compares identifiers: ASCII letters only. `"Été"` and `"été"`
+ * are two tables to SQLite, and JavaScript's `toLowerCase` would make them one.
+ *
+ * @example
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { foldIdentifier } from "./lexer.ts";
+ * ok(foldIdentifier("Flow_Run") === "flow_run" && foldIdentifier("Été") === "Été");
+ * ```
+ */
+export function foldIdentifier(name: string): string {
+  return name.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
+/** True when two identifiers name the same thing to SQLite (see {@link foldIdentifier}). */
+export function sameIdentifier(a: string, b: string): boolean {
+  return a === b || foldIdentifier(a) === foldIdentifier(b);
+}
+
 /** True when the SQL names `name` as an identifier anywhere (case-insensitive, SQLite rules). */
 export function mentionsIdentifier(sql: string, name: string): boolean {
-  const wanted = name.toLowerCase();
-  return tokenize(sql).some((token) => identifierOf(token)?.toLowerCase() === wanted);
+  const wanted = foldIdentifier(name);
+  return tokenize(sql).some((token) => {
+    const identifier = identifierOf(token);
+    return identifier !== undefined && foldIdentifier(identifier) === wanted;
+  });
 }
 
 /** Rejoin tokens into text, trimmed. */
