@@ -117,6 +117,11 @@ export interface SessionDialect {
   clockOffset?(connection: Connection): Promise<number>;
   /** Statements run right after `BEGIN` to set per-transaction timeouts. */
   transactionSettings(timeouts: MigrationTimeouts): string[];
+  /**
+   * The same timeouts for a non-transactional migration, which has no transaction to scope
+   * them to: set for the session before its statements, reset after.
+   */
+  sessionSettings(timeouts: MigrationTimeouts): { set: string[]; reset: string[] };
   /** What {@link prepareRun} sends, and its restore, as a dry run prints them. */
   readonly runStatements: { readonly before: readonly string[]; readonly after: readonly string[] };
   /** Prepare the session for a run; {@link PreparedRun.restore} undoes it (always called). */
@@ -145,6 +150,7 @@ const sqliteSession: SessionDialect = {
   // No flushSettings: a rollback-journal commit that skips its syncs can corrupt the file on
   // power loss, and WAL databases are left in the mode their owner chose.
   transactionSettings: () => [],
+  sessionSettings: () => ({ set: [], reset: [] }),
   foreignKeyTracker: (connection) => new SqliteForeignKeyTracker(connection),
   runStatements: { before: ["PRAGMA foreign_keys=OFF"], after: ["PRAGMA foreign_keys=ON"] },
   async prepareRun(connection) {
@@ -276,6 +282,16 @@ async function sequenceRows(connection: Connection): Promise<string[]> {
   );
 }
 
+/** PostgreSQL's settings for a migration's timeouts, with their values as SQL. */
+function timeoutSettings(timeouts: MigrationTimeouts): [string, string][] {
+  const out: [string, string][] = [];
+  if (timeouts.statementTimeoutMs) {
+    out.push(["statement_timeout", interval(timeouts.statementTimeoutMs)]);
+  }
+  if (timeouts.lockTimeoutMs) out.push(["lock_timeout", interval(timeouts.lockTimeoutMs)]);
+  return out;
+}
+
 function interval(ms: number): string {
   return quoteLiteral(`${Math.round(ms)}ms`);
 }
@@ -329,14 +345,15 @@ const postgresSession: SessionDialect = {
     return (before + Date.now()) / 2 - Number(row.ms);
   },
   transactionSettings(timeouts) {
-    const out: string[] = [];
-    if (timeouts.statementTimeoutMs) {
-      out.push(`SET LOCAL statement_timeout = ${interval(timeouts.statementTimeoutMs)}`);
-    }
-    if (timeouts.lockTimeoutMs) {
-      out.push(`SET LOCAL lock_timeout = ${interval(timeouts.lockTimeoutMs)}`);
-    }
-    return out;
+    return timeoutSettings(timeouts).map(([name, value]) => `SET LOCAL ${name} = ${value}`);
+  },
+  sessionSettings(timeouts) {
+    const settings = timeoutSettings(timeouts);
+    return {
+      set: settings.map(([name, value]) => `SET ${name} = ${value}`),
+      // RESET: back to the value of the session's start (server, database, role, connection).
+      reset: settings.map(([name]) => `RESET ${name}`),
+    };
   },
   runStatements: { before: [], after: [] },
   prepareRun: () => Promise.resolve({ restore: () => Promise.resolve() }),

@@ -25,6 +25,7 @@ import {
 import type { Executor, Row } from "../ops/executor.ts";
 import { createMigrationContext } from "../ops/context.ts";
 import type { DialectName, MigrationStep, Revision } from "../revision/revision.ts";
+import { splitSqlStatements } from "../revision/script.ts";
 import type { PlanStep } from "./plan.ts";
 import { hostname, pid } from "../runtime.ts";
 
@@ -436,16 +437,41 @@ function oneLine(sql: string): string {
 const ENDS_TRANSACTION =
   /^(?:\s|--[^\n]*\n|\/\*[^]*?\*\/)*(?:begin|start\s+transaction|commit|end|abort|rollback(?!\s+(?:transaction\s+|work\s+)?to\b)|prepare\s+transaction)\b/i;
 
-/** Refuse a statement that would end a transactional migration's transaction. */
+/**
+ * Statements that reset every setting of the session, those strata makes for the migration's
+ * transaction too (its timeouts, the mark its commit checks, when the commit waits for the
+ * disk).
+ */
+const RESETS_SESSION = /^(?:\s|--[^\n]*\n|\/\*[^]*?\*\/)*(?:reset\s+all|discard)\b/i;
+
+/**
+ * Refuse a statement that would end a transactional migration's transaction, or undo the
+ * settings strata made for it. A text of several statements (sent at once, every one of them
+ * runs) is checked statement by statement.
+ */
 function refuseTransactionControl(step: PlanStep, sql: string, line: number | null): void {
-  if (!ENDS_TRANSACTION.test(sql)) return;
-  throw new MigrationError(step, {
-    reason: "a transactional migration cannot end or begin its own transaction: strata runs it " +
-      "in one with its version change; remove the statement, or make the migration " +
-      'non-transactional (export const transactional = false, or "-- migrate:up transaction:false")',
-    statement: sql,
-    line,
-  });
+  const pieces = sql.includes(";") ? splitSqlStatements(sql).map((s) => s.sql) : [sql];
+  for (const piece of pieces) {
+    if (ENDS_TRANSACTION.test(piece)) {
+      throw new MigrationError(step, {
+        reason: "a transactional migration cannot end or begin its own transaction: strata runs " +
+          "it in one with its version change; remove the statement, or make the migration " +
+          'non-transactional (export const transactional = false, or "-- migrate:up ' +
+          'transaction:false")',
+        statement: sql,
+        line,
+      });
+    }
+    if (RESETS_SESSION.test(piece)) {
+      throw new MigrationError(step, {
+        reason: "a transactional migration cannot reset the whole session (RESET ALL, DISCARD): " +
+          "that also undoes the settings strata makes for the migration's transaction; reset " +
+          "the settings the migration changed by name (RESET search_path), or use SET LOCAL",
+        statement: sql,
+        line,
+      });
+    }
+  }
 }
 
 async function runStepBody(
@@ -822,12 +848,16 @@ async function dryRunStep(
     } ${arrow} (${step.revision.path})`,
   );
   const executor = new DryRunExecutor(context.dialect, body.transactional, print, shadow);
+  const scoped = body.transactional
+    ? { set: [], reset: [] }
+    : session.sessionSettings(context.timeouts ?? {});
   if (body.transactional) {
     print(`${dialect.beginStatement};`);
     const settings = session.transactionSettings(context.timeouts ?? {});
     if (mode === "deferred" && session.flushSettings) settings.push(session.flushSettings.defer);
     for (const s of settings) print(`${s};`);
   }
+  for (const s of scoped.set) print(`${s};`);
   try {
     await runStepBody(step, body, executor);
   } catch (error) {
@@ -838,6 +868,7 @@ async function dryRunStep(
       cause: error,
     });
   }
+  for (const s of scoped.reset) print(`${s};`);
   const now = new Date();
   // A non-transactional migration moves the version table in a short transaction of its own.
   if (!body.transactional) print(`${dialect.beginStatement};`);
@@ -961,6 +992,25 @@ async function liveStep(
         throw lostCheck(step, error) ?? fail(error, false);
       }
     }
+    // The migration's timeouts hold for the session while its statements run (there is no
+    // transaction to scope them to), and are reset after.
+    const scoped = session.sessionSettings(context.timeouts ?? {});
+    /** Record the migration as partly applied, so the next run says so before anything. */
+    const logPartial = async (detail: string) => {
+      // A failure inside a transaction the migration opened itself leaves it aborted, where
+      // nothing else can run: end it first (outside one, ROLLBACK only warns or errs).
+      await connection.execute("ROLLBACK").catch(() => {});
+      await connection.execute(logStatement(context, {
+        ...logEntryOf(step, startedAt, new Date()),
+        outcome: "partial",
+        detail,
+      })).catch(() => {});
+    };
+    try {
+      for (const statement of scoped.set) await connection.execute(statement);
+    } catch (error) {
+      throw fail(error, false);
+    }
     try {
       await runStepBody(step, body, executor);
       const violations = await newViolations();
@@ -968,12 +1018,10 @@ async function liveStep(
       await checkVersionRows(context, step, body, executor);
     } catch (error) {
       const failure = error instanceof MigrationError ? error : fail(error, true);
-      await connection.execute(logStatement(context, {
-        ...logEntryOf(step, startedAt, new Date()),
-        outcome: "partial",
-        detail: `failed at: ${oneLine(failure.statement ?? "")}: ${describeFailure(error)}`,
-      })).catch(() => {});
+      await logPartial(`failed at: ${oneLine(failure.statement ?? "")}: ${describeFailure(error)}`);
       throw failure;
+    } finally {
+      for (const statement of scoped.reset) await connection.execute(statement).catch(() => {});
     }
     // The version table moves only after the last statement succeeded, in a short
     // transaction of its own.
@@ -986,8 +1034,8 @@ async function liveStep(
         "COMMIT",
       ]));
     } catch (error) {
-      await connection.execute("ROLLBACK").catch(() => {});
-      throw lostCheck(step, error) ?? fail(error, true);
+      await logPartial(`all statements ran; the version change failed: ${describeFailure(error)}`);
+      throw lostCheck(step, error, true) ?? fail(error, true);
     }
     return { log, deferred: false };
   }
@@ -1041,20 +1089,30 @@ async function liveStep(
  * The error of a migration stopped by a check before its commit: the run's lock is gone, or
  * the statements were not in the migration's transaction. Null for other errors.
  */
-function lostCheck(step: PlanStep, error: unknown): MigrationError | null {
+function lostCheck(
+  step: PlanStep,
+  error: unknown,
+  statementsCommitted = false,
+): MigrationError | null {
   const message = describeFailure(error);
+  const outcome = statementsCommitted
+    ? "its statements ran and were committed (non-transactional migration), its version change " +
+      "was not; stopping"
+    : "not committed, stopping";
   if (message.includes(LOCK_LOST)) {
     return new MigrationError(step, {
       reason: "lost the PostgreSQL advisory lock: the server ended the session holding it " +
-        "(idle timeout, pg_terminate_backend, a dropped connection), so another run may have " +
-        "started; not committed, stopping",
+        `(idle timeout, pg_terminate_backend, a dropped connection), so another run may have ` +
+        `started; ${outcome}`,
+      partial: statementsCommitted,
       cause: error,
     });
   }
   if (message.includes(TRANSACTION_LOST)) {
     return new MigrationError(step, {
-      reason: "its statements did not all run in its transaction (the session was replaced); " +
-        "not committed, stopping",
+      reason: "its statements did not all run in its transaction (the session was replaced, or " +
+        `a statement ended the transaction or reset the session); ${outcome}`,
+      partial: statementsCommitted,
       cause: error,
     });
   }
@@ -1073,6 +1131,8 @@ const TRANSACTION_LOST = "strata.transaction_lost";
 async function flushDeferred(context: RunContext, log: LogEntry): Promise<void> {
   const flush = sessionDialect(context.dialect).flushSettings?.flush;
   if (!context.connection || !flush) return;
+  // A failure may have left the session in an aborted transaction, where BEGIN is refused.
+  await context.connection.execute("ROLLBACK").catch(() => {});
   try {
     // The row (and, rarely, an older one of the same process id): its times may be the
     // server's, so it is found by what the client knows.

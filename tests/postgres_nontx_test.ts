@@ -1,0 +1,172 @@
+/**
+ * PostgreSQL runs where a migration steps outside strata's transaction: a COMMIT hidden in a
+ * TypeScript migration's multi-statement text, RESET ALL, a non-transactional migration's
+ * timeouts, and a non-transactional migration that fails inside a transaction it opened.
+ */
+
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { openConnection } from "../lib/db/open.ts";
+import { upgrade } from "../lib/migrate.ts";
+import { revisionId, sqlMigration } from "./support/databases.ts";
+import { pgTest } from "./support/pg.ts";
+import { withTempDir, writeFiles } from "./support/tmp.ts";
+
+async function query<T>(url: string, sql: string): Promise<T[]> {
+  const connection = openConnection(url);
+  try {
+    return await connection.query<T & Record<string, unknown>>(sql);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function tablesLike(url: string, pattern: string): Promise<string[]> {
+  const rows = await query<{ t: string }>(
+    url,
+    `SELECT tablename AS t FROM pg_tables WHERE schemaname = current_schema() ` +
+      `AND tablename LIKE '${pattern}' ORDER BY 1`,
+  );
+  return rows.map((r) => r.t);
+}
+
+function tsMigration(dir: string, body: string): string {
+  const root = path.join(dir, "migrations");
+  writeFiles(path.join(root, "postgresql"), {
+    [`2026_01_01_000001_${revisionId(1)}_ts.ts`]: `export const revision = "${revisionId(1)}";
+export const downRevision = null;
+export async function upgrade({ op }) {
+${body}
+}
+`,
+  });
+  return root;
+}
+
+pgTest(
+  "a COMMIT inside a TypeScript migration's text is refused before anything runs",
+  async (url) => {
+    await withTempDir(async (dir) => {
+      const root = tsMigration(
+        dir,
+        `await op.execute("CREATE TABLE tx_x (id int); COMMIT; CREATE TABLE tx_y (id int)");
+       await op.execute("CREATE TABLE tx_z (id int)");`,
+      );
+      await assert.rejects(
+        upgrade("head", { url, dir: root }),
+        /cannot end or begin its own transaction/,
+      );
+      assert.deepEqual(await tablesLike(url, "tx\\_%"), []);
+      assert.deepEqual(await query(url, "SELECT version_num FROM alembic_version"), []);
+    });
+  },
+);
+
+pgTest("RESET ALL in a transactional migration is refused, and says why", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = path.join(dir, "migrations");
+    writeFiles(path.join(root, "postgresql"), {
+      [`2026_01_01_000001_${revisionId(1)}_reset.sql`]: sqlMigration(
+        revisionId(1),
+        null,
+        "SET search_path = public;\nCREATE TABLE rs_a (id int);\nRESET ALL;",
+      ),
+    });
+    await assert.rejects(upgrade("head", { url, dir: root }), /cannot reset the whole session/);
+    assert.deepEqual(await tablesLike(url, "rs\\_%"), []);
+  });
+});
+
+pgTest("a non-transactional migration runs under the run's timeouts, reset after", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = path.join(dir, "migrations");
+    writeFiles(path.join(root, "postgresql"), {
+      [`2026_01_01_000001_${revisionId(1)}_seen.sql`]: sqlMigration(
+        revisionId(1),
+        null,
+        "CREATE TABLE nt_seen AS SELECT current_setting('statement_timeout') AS st, " +
+          "current_setting('lock_timeout') AS lt;",
+        null,
+        { transactional: false },
+      ),
+      [`2026_01_01_000002_${revisionId(2)}_slow.sql`]: sqlMigration(
+        revisionId(2),
+        revisionId(1),
+        "SELECT pg_sleep(2);",
+        null,
+        { transactional: false },
+      ),
+    });
+    const events: { type: string; text?: string }[] = [];
+    await upgrade(revisionId(1), {
+      url,
+      dir: root,
+      statementTimeoutMs: 1_500,
+      lockWaitTimeoutMs: 700,
+      sql: true,
+      onEvent: (e) => events.push(e as { type: string; text?: string }),
+    });
+    const printed = events.flatMap((e) => e.type === "sql" && e.text ? [e.text] : []);
+    assert.ok(printed.includes("SET statement_timeout = '1500ms';"), printed.join("\n"));
+    assert.ok(printed.includes("RESET lock_timeout;"), printed.join("\n"));
+    await upgrade(revisionId(1), {
+      url,
+      dir: root,
+      statementTimeoutMs: 1_500,
+      lockWaitTimeoutMs: 700,
+    });
+    assert.deepEqual(await query(url, "SELECT st, lt FROM nt_seen"), [{
+      st: "1500ms",
+      lt: "700ms",
+    }]);
+    await assert.rejects(
+      upgrade("head", { url, dir: root, statementTimeoutMs: 500 }),
+      /statement timeout/,
+    );
+  });
+});
+
+pgTest(
+  "a non-transactional migration failing inside its own BEGIN is logged partial",
+  async (url) => {
+    await withTempDir(async (dir) => {
+      const root = path.join(dir, "migrations");
+      writeFiles(path.join(root, "postgresql"), {
+        [`2026_01_01_000001_${revisionId(1)}_first.sql`]: sqlMigration(
+          revisionId(1),
+          null,
+          "CREATE TABLE nb_first (id int);",
+        ),
+        [`2026_01_01_000002_${revisionId(2)}_own_begin.sql`]: sqlMigration(
+          revisionId(2),
+          revisionId(1),
+          "CREATE TABLE nb_committed (id int);\nBEGIN;\nCREATE TABLE nb_rolled_back (id int);\n" +
+            "SELECT 1/0;\nCOMMIT;",
+          null,
+          { transactional: false },
+        ),
+      });
+      const warnings: string[] = [];
+      await assert.rejects(
+        upgrade("head", {
+          url,
+          dir: root,
+          onEvent: (e) => {
+            if (e.type === "warning") warnings.push(e.message);
+          },
+        }),
+        /division by zero/,
+      );
+      assert.deepEqual(warnings, [], "the earlier migration's commit was flushed without a fuss");
+      assert.deepEqual(await tablesLike(url, "nb\\_%"), ["nb_committed", "nb_first"]);
+      const log = await query<{ revision: string; outcome: string }>(
+        url,
+        "SELECT revision, outcome FROM strata_log ORDER BY started_at, revision",
+      );
+      assert.deepEqual(log.map((r) => [r.revision, r.outcome]), [
+        [revisionId(1), "applied"],
+        [revisionId(2), "partial"],
+      ]);
+    });
+  },
+);
