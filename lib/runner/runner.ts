@@ -839,9 +839,11 @@ async function dryRunStep(
   const dialect = getDialect(context.dialect);
   const session = sessionDialect(context.dialect);
   const names = (ids: readonly string[]) => ids.length > 0 ? ids.join(", ") : "base";
+  // As Alembic words it: the revision's parents, whatever rows the version table swaps.
+  const parents = names(step.revision.downRevisions);
   const arrow = step.direction === "up"
-    ? `${names(step.removeVersions)} -> ${step.revision.revision}`
-    : `${step.revision.revision} -> ${names(step.addVersions)}`;
+    ? `${parents} -> ${step.revision.revision}`
+    : `${step.revision.revision} -> ${parents}`;
   print(
     `-- Running ${
       step.direction === "up" ? "upgrade" : "downgrade"
