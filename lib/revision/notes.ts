@@ -13,6 +13,14 @@
  * missing backticks, `None`, prose before the ID); writing is canonical. `verifyNotes` checks
  * the notes against both chains' graphs. Pure: text in, data out.
  *
+ * An entry's IDs come from its _ID block_ only: the first run of `SQLite:`/`Postgres:` lines
+ * (blank lines allowed between them), which ends at the first other non-blank line. A key line
+ * after that (`- SQLite: this rebuilds the flow table`) is prose, and so is a second line for a
+ * dialect the block already named. Lines inside fenced code blocks (```` ``` ```` or `~~~`) are
+ * never headings or IDs. A new entry is added with {@link insertEntry}, which inserts its text
+ * into the file and leaves every other byte as it was; {@link decodeNotes} refuses bytes that
+ * are not UTF-8 text.
+ *
  * @module
  */
 
@@ -60,6 +68,34 @@ export interface NotesFinding {
 const HEADING = /^#{1,2}(?!#)\s*(.*?)\s*#*\s*$/;
 const KEY_LINE = /^\s*(?:[-*]\s*)?(sqlite|postgres(?:ql)?)\s*:\s*(.*)$/i;
 const NONE = /^(?:none|null|n\/a|-|—)$/i;
+/** A fence line of CommonMark: up to 3 spaces, then 3+ backticks or tildes, then the info. */
+const FENCE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+const BOM = "\uFEFF";
+
+/**
+ * For each line, whether it belongs to a fenced code block (its fence lines included). A fence
+ * closes with a line of at least as many of the same character and nothing else; one left open
+ * runs to the end of the file, as Markdown renders it.
+ */
+function fencedLines(lines: readonly string[]): boolean[] {
+  const fenced: boolean[] = [];
+  let open: string | null = null;
+  for (const line of lines) {
+    const fence = FENCE.exec(line);
+    if (open === null) {
+      // A backtick fence's info string may not contain backticks (CommonMark).
+      if (fence && !(fence[1][0] === "`" && fence[2].includes("`"))) open = fence[1];
+      fenced.push(open !== null);
+    } else {
+      fenced.push(true);
+      if (
+        fence && fence[1][0] === open[0] && fence[1].length >= open.length &&
+        fence[2].trim() === ""
+      ) open = null;
+    }
+  }
+  return fenced;
+}
 
 function idFrom(value: string): string | null {
   const quoted = /`([^`]*)`/.exec(value);
@@ -96,13 +132,17 @@ function trimBlankLines(lines: string[]): string {
  * ```
  */
 export function parseNotes(text: string): NotesDocument {
-  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  const lines = text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n").split("\n");
+  const fenced = fencedLines(lines);
+  const isKey = (i: number) => !fenced[i] && KEY_LINE.test(lines[i]);
   // Split into blocks at headings; a block is [heading line index, following lines].
   const headingAt: number[] = [];
-  for (let i = 0; i < lines.length; i++) if (HEADING.test(lines[i])) headingAt.push(i);
+  for (let i = 0; i < lines.length; i++) {
+    if (!fenced[i] && HEADING.test(lines[i])) headingAt.push(i);
+  }
   const blockNamesDialect = (h: number) => {
     const end = headingAt.find((x) => x > h) ?? lines.length;
-    for (let i = h + 1; i < end; i++) if (KEY_LINE.test(lines[i])) return true;
+    for (let i = h + 1; i < end; i++) if (isKey(i)) return true;
     return false;
   };
   const first = headingAt.find(blockNamesDialect);
@@ -112,21 +152,25 @@ export function parseNotes(text: string): NotesDocument {
   for (let b = 0; b < starts.length; b++) {
     const start = starts[b];
     const end = starts[b + 1] ?? lines.length;
-    let sqlite: string | null = null;
-    let postgresql: string | null = null;
+    const ids: { sqlite?: string | null; postgresql?: string | null } = {};
+    // The ID block: from the first key line to the first other non-blank line.
+    let block: "before" | "in" | "after" = "before";
     const body: string[] = [];
     for (let i = start + 1; i < end; i++) {
-      const key = KEY_LINE.exec(lines[i]);
-      if (key) {
-        const id = idFrom(key[2]);
-        if (key[1].toLowerCase() === "sqlite") sqlite = id;
-        else postgresql = id;
-      } else body.push(lines[i]);
+      const key = isKey(i) ? KEY_LINE.exec(lines[i]) : null;
+      const dialect = key && (key[1].toLowerCase() === "sqlite" ? "sqlite" : "postgresql");
+      if (key && dialect && block !== "after" && !(dialect in ids)) {
+        ids[dialect] = idFrom(key[2]);
+        block = "in";
+        continue;
+      }
+      if (block === "in" && (fenced[i] || lines[i].trim() !== "")) block = "after";
+      body.push(lines[i]);
     }
     entries.push({
       title: HEADING.exec(lines[start])![1],
-      sqlite,
-      postgresql,
+      sqlite: ids.sqlite ?? null,
+      postgresql: ids.postgresql ?? null,
       body: trimBlankLines(body),
       line: start + 1,
     });
@@ -137,7 +181,8 @@ export function parseNotes(text: string): NotesDocument {
 function formatEntry(entry: NotesEntry): string {
   const id = (value: string | null) => value === null ? "None" : `\`${value}\``;
   const lines = [
-    `# ${entry.title}`,
+    // One line: a line break in the title would end the heading and start its prose.
+    `# ${entry.title.replace(/\s*[\r\n]+\s*/g, " ")}`,
     `SQLite: ${id(entry.sqlite)}`,
     `Postgres: ${id(entry.postgresql)}`,
   ];
@@ -181,6 +226,143 @@ export function formatNotes(doc: NotesDocument): string {
  */
 export function prependEntry(doc: NotesDocument, entry: NotesEntry): NotesDocument {
   return { preamble: doc.preamble, entries: [entry, ...doc.entries] };
+}
+
+/** The offset in `text` where its 0-based line `index` starts (lines as `parseNotes` counts). */
+function lineOffset(text: string, index: number): number {
+  const separator = /\r\n|\r|\n/g;
+  let offset = 0;
+  for (let line = 0; line < index; line++) {
+    const found = separator.exec(text);
+    if (!found) return text.length;
+    offset = found.index + found[0].length;
+  }
+  return offset;
+}
+
+/** True when the text's last line is blank (a line ending, then only spaces, then one more). */
+function endsWithBlankLine(text: string): boolean {
+  return /\n[ \t]*\n$/.test(text.replace(/\r\n?/g, "\n"));
+}
+
+/**
+ * Add a new entry to a notes file's text: its canonical text is inserted before the first
+ * entry (entries are newest first), or after the preamble of a file that has none. Every other
+ * byte stays as it was: a UTF-8 byte-order mark, the line endings (the new entry ends its
+ * lines as the file's first line ends), the preamble and each entry's text. Throws a `RangeError` saying why when the result
+ * would not read back as the new entry followed by the same entries as before (a code fence
+ * left open above the insertion point would swallow it, for instance).
+ *
+ * @example
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { insertEntry } from "./notes.ts";
+ * const text = insertEntry("# Notes\r\n\r\n## Old\r\nsqlite: o1\r\n", {
+ *   title: "New", sqlite: "n1", postgresql: null, body: "",
+ * });
+ * ok(text === "# Notes\r\n\r\n# New\r\nSQLite: `n1`\r\nPostgres: None\r\n\r\n## Old\r\nsqlite: o1\r\n");
+ * ```
+ */
+export function insertEntry(text: string, entry: NotesEntry): string {
+  const bom = text.startsWith(BOM) ? BOM : "";
+  const rest = text.slice(bom.length);
+  const eol = /\r\n|\r|\n/.exec(rest)?.[0] ?? "\n";
+  const entryText = formatEntry(entry).split("\n").join(eol) + eol;
+  const before = parseNotes(rest);
+  let result: string;
+  if (before.entries.length > 0) {
+    const at = lineOffset(rest, before.entries[0].line! - 1);
+    const head = rest.slice(0, at);
+    const gap = head.trim() === "" || endsWithBlankLine(head) ? "" : eol;
+    result = head + gap + entryText + eol + rest.slice(at);
+  } else {
+    // The new heading starts a line, after a blank one (unless the file is empty).
+    const ended = rest === "" || /[\r\n]$/.test(rest);
+    const blank = rest.trim() === "" || endsWithBlankLine(rest);
+    const gap = (ended ? "" : eol) + (blank ? "" : eol);
+    result = rest + gap + entryText;
+  }
+  const after = parseNotes(result);
+  const same = (a: NotesEntry, b: NotesEntry) =>
+    a.title === b.title && a.sqlite === b.sqlite && a.postgresql === b.postgresql &&
+    a.body === b.body;
+  const added = after.entries[0];
+  if (
+    after.entries.length !== before.entries.length + 1 || after.preamble !== before.preamble ||
+    added.sqlite !== entry.sqlite || added.postgresql !== entry.postgresql ||
+    added.body !== entry.body.trim() ||
+    !before.entries.every((e, i) => same(e, after.entries[i + 1]))
+  ) {
+    const fence = fencedLines(rest.replace(/\r\n?/g, "\n").split("\n")).at(-1)
+      ? " (a code fence is left open: close it with a line of ``` or ~~~)"
+      : "";
+    throw new RangeError(
+      `the new entry would not read back as the first entry, after the same preamble and ` +
+        `before the same entries${fence}; add it by hand`,
+    );
+  }
+  return bom + result;
+}
+
+/** Where the first byte that is not part of a UTF-8 sequence is, or -1. */
+function invalidUtf8At(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    const length = b < 0x80
+      ? 1
+      : b >= 0xc2 && b <= 0xdf
+      ? 2
+      : b >= 0xe0 && b <= 0xef
+      ? 3
+      : b >= 0xf0 && b <= 0xf4
+      ? 4
+      : 0;
+    if (length === 0 || i + length > bytes.length) return i;
+    for (let k = 1; k < length; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return i;
+    i += length;
+  }
+  return -1;
+}
+
+/**
+ * The text of a notes file from its bytes, which must be UTF-8 (a UTF-8 byte-order mark is kept
+ * in the text, so it is written back). Throws a `RangeError` saying why for UTF-16 (its
+ * byte-order mark, or the NUL characters of UTF-16 text without one) and for bytes that are not
+ * UTF-8, naming the line.
+ *
+ * @example
+ * ```ts
+ * import { ok, throws } from "node:assert/strict";
+ * import { decodeNotes } from "./notes.ts";
+ * ok(decodeNotes(new Uint8Array([0x23, 0x20, 0xc3, 0xa9])) === "# é");
+ * throws(() => decodeNotes(new Uint8Array([0xff, 0xfe, 0x23, 0x00])), /UTF-16/);
+ * throws(() => decodeNotes(new Uint8Array([0x23, 0x0a, 0xe9])), /not UTF-8 .*line 2/);
+ * ```
+ */
+export function decodeNotes(bytes: Uint8Array): string {
+  if (
+    bytes.length >= 2 &&
+    ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))
+  ) {
+    throw new RangeError(
+      "it is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8",
+    );
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    const at = invalidUtf8At(bytes);
+    const line = bytes.subarray(0, Math.max(at, 0)).filter((b) => b === 0x0a).length + 1;
+    throw new RangeError(
+      `it is not UTF-8 text (an invalid byte on line ${line}); save it as UTF-8`,
+    );
+  }
+  if (text.includes("\0")) {
+    throw new RangeError("it contains NUL characters (is it UTF-16?); save it as UTF-8");
+  }
+  return text;
 }
 
 const DIALECT_KEYS: readonly [DialectName, "sqlite" | "postgresql", string][] = [

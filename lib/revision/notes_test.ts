@@ -1,6 +1,14 @@
-import { deepStrictEqual, equal, match } from "node:assert/strict";
+import { deepStrictEqual, equal, match, throws } from "node:assert/strict";
 import { RevisionGraph } from "./graph.ts";
-import { formatNotes, type NotesEntry, parseNotes, prependEntry, verifyNotes } from "./notes.ts";
+import {
+  decodeNotes,
+  formatNotes,
+  insertEntry,
+  type NotesEntry,
+  parseNotes,
+  prependEntry,
+  verifyNotes,
+} from "./notes.ts";
 import { literalRevision } from "./testing.ts";
 
 const r = (revision: string, down: string[], timestamp: string) =>
@@ -180,4 +188,159 @@ Deno.test("verifyNotes: a clean file has no findings", () => {
     "# Two\nSQLite: `s2`\nPostgres: `p2`\n\n# One\nSQLite: `s1`\nPostgres: `p1`\n",
   );
   deepStrictEqual(verifyNotes(doc, { sqlite, postgresql }), []);
+});
+
+Deno.test("parseNotes: only the ID block names revisions; key lines in the prose stay prose", () => {
+  const text = [
+    "# Add x",
+    "SQLite: `aaaa00000003`",
+    "",
+    "Postgres: `bbbb00000003`",
+    "",
+    "Upgrade concerns:",
+    "- SQLite: this rebuilds the flow table, so it takes a while on big databases.",
+    "Postgres: nothing to worry about.",
+    "",
+    "# Twice",
+    "SQLite: `s1`",
+    "SQLite: `s2`",
+    "Postgres: None",
+  ].join("\n");
+  deepStrictEqual(parseNotes(text).entries.map(fields), [
+    [
+      "Add x",
+      "aaaa00000003",
+      "bbbb00000003",
+      "Upgrade concerns:\n- SQLite: this rebuilds the flow table, so it takes a while on big " +
+      "databases.\nPostgres: nothing to worry about.",
+    ],
+    // A second line for a dialect ends the block: it is prose, and the first one counts.
+    ["Twice", "s1", null, "SQLite: `s2`\nPostgres: None"],
+  ]);
+});
+
+Deno.test("parseNotes: headings and key lines inside fenced code blocks are prose", () => {
+  const text = [
+    "# Notes",
+    "",
+    "```md",
+    "# Example entry",
+    "SQLite: `xxxx`",
+    "```",
+    "",
+    "# Rebuild flow",
+    "SQLite: `s2`",
+    "Postgres: `p2`",
+    "",
+    "Back up first:",
+    "````sh",
+    "# copy the database",
+    "```",
+    "## still inside: a fence closes with at least as many backticks",
+    "````",
+    "~~~",
+    "# a tilde fence",
+    "Postgres: `zzzz`",
+    "~~~",
+    "",
+    "# Init",
+    "SQLite: `s1`",
+    "Postgres: `p1`",
+  ].join("\n");
+  const doc = parseNotes(text);
+  equal(doc.preamble, "# Notes\n\n```md\n# Example entry\nSQLite: `xxxx`\n```");
+  deepStrictEqual(doc.entries.map((e) => [e.title, e.sqlite, e.postgresql, e.line]), [
+    ["Rebuild flow", "s2", "p2", 8],
+    ["Init", "s1", "p1", 23],
+  ]);
+  match(doc.entries[0].body, /^Back up first:\n````sh\n# copy the database\n```\n## still/);
+  match(doc.entries[0].body, /~~~\n# a tilde fence\nPostgres: `zzzz`\n~~~$/);
+  // A fence left open runs to the end of the file, as Markdown renders it.
+  deepStrictEqual(
+    parseNotes("# A\nSQLite: `a`\n```\n# B\nSQLite: `b`\n").entries.map((e) => e.title),
+    ["A"],
+  );
+});
+
+Deno.test("parseNotes: a UTF-8 byte-order mark does not hide the first heading", () => {
+  const doc = parseNotes("\uFEFF# First\nSQLite: `a`\nPostgres: `b`\n");
+  deepStrictEqual(doc.entries.map(fields), [["First", "a", "b", ""]]);
+});
+
+const NEW: NotesEntry = { title: "New", sqlite: "n1", postgresql: null, body: "" };
+const NEW_TEXT = "# New\nSQLite: `n1`\nPostgres: None\n";
+
+Deno.test("insertEntry: inserts the new entry first and keeps every other byte", () => {
+  // Irregular entries, prose with key lines, a code block: all kept as written.
+  const entries = [
+    "## Add x  ",
+    "SQLite:aaaa00000003",
+    "postgresql: `None`",
+    "Upgrade concerns:",
+    "- SQLite: this rebuilds the flow table.",
+    "```sh",
+    "# back up first",
+    "```",
+    "",
+    "",
+    "#Init",
+    "Some words first.",
+    "sqlite: a1",
+    "- Postgres: b1",
+  ].join("\n");
+  const cases: [string, string, string][] = [
+    [
+      "preamble",
+      `# Notes\n\nNewest first.\n\n${entries}`,
+      `# Notes\n\nNewest first.\n\n${NEW_TEXT}\n${entries}`,
+    ],
+    ["no preamble", entries, `${NEW_TEXT}\n${entries}`],
+    ["preamble without a blank line", `Notes.\n${entries}`, `Notes.\n\n${NEW_TEXT}\n${entries}`],
+    ["no entries yet", "# Notes\n\nNewest first.", `# Notes\n\nNewest first.\n\n${NEW_TEXT}`],
+    ["no entries, trailing newline", "# Notes\n", `# Notes\n\n${NEW_TEXT}`],
+    ["no entries, blank line", "# Notes\n\n", `# Notes\n\n${NEW_TEXT}`],
+    ["empty", "", NEW_TEXT],
+    ["blank", " \n\n", ` \n\n${NEW_TEXT}`],
+    ["spaces only", "  ", `  \n${NEW_TEXT}`],
+  ];
+  for (const [name, text, expected] of cases) {
+    equal(insertEntry(text, NEW), expected, name);
+    const crlf = (s: string) => s.replace(/\n/g, "\r\n");
+    // The file's line endings (a file without any gets "\n").
+    if (text.includes("\n")) equal(insertEntry(crlf(text), NEW), crlf(expected), `${name}, CRLF`);
+    equal(insertEntry(`\uFEFF${text}`, NEW), `\uFEFF${expected}`, `${name}, BOM`);
+  }
+  const doc = parseNotes(insertEntry(entries, NEW));
+  deepStrictEqual(doc.entries.map((e) => [e.sqlite, e.postgresql]), [
+    ["n1", null],
+    ["aaaa00000003", null],
+    ["a1", "b1"],
+  ]);
+  // A title is one line, whatever the message was.
+  equal(
+    insertEntry("", { ...NEW, title: "Two\nlines\r\n\r\nSQLite: `x`" }),
+    "# Two lines SQLite: `x`\nSQLite: `n1`\nPostgres: None\n",
+  );
+});
+
+Deno.test("insertEntry: refuses a file the new entry would not read back from", () => {
+  throws(
+    () => insertEntry("# Notes\n\n```\nan example, never closed\n", NEW),
+    /would not read back as the first entry.*a code fence is left open/,
+  );
+  throws(
+    () => insertEntry("# Notes\n~~~\n# Old\nSQLite: `o1`\n", NEW),
+    /a code fence is left open/,
+  );
+});
+
+Deno.test("decodeNotes: UTF-8 only, with the reason for anything else", () => {
+  const bytes = (...b: number[]) => new Uint8Array(b);
+  equal(decodeNotes(new TextEncoder().encode("# Ünïcode\n")), "# Ünïcode\n");
+  equal(decodeNotes(bytes(0xef, 0xbb, 0xbf, 0x23)), "\uFEFF#");
+  throws(() => decodeNotes(bytes(0xff, 0xfe, 0x23, 0x00)), /UTF-16 .*byte-order mark/);
+  throws(() => decodeNotes(bytes(0xfe, 0xff, 0x00, 0x23)), /UTF-16 .*byte-order mark/);
+  throws(() => decodeNotes(bytes(0x23, 0x00, 0x0a, 0x00)), /NUL characters \(is it UTF-16\?\)/);
+  throws(() => decodeNotes(bytes(0x23, 0x0a, 0x41, 0x0a, 0xe9, 0x74, 0xe9)), /not UTF-8 .*line 3/);
+  throws(() => decodeNotes(bytes(0x41, 0xc3)), /not UTF-8 .*line 1/);
 });
