@@ -113,7 +113,8 @@ export function buildProgram(argv: readonly string[] = []): Command {
     .option("--json", "print one JSON document for machines")
     .option("-q, --quiet", "print errors only")
     .option("--no-color", "no colour (also NO_COLOR)")
-    .showHelpAfterError()
+    // With --json, stderr gets commander's one-line message and stdout the failure document.
+    .showHelpAfterError(!jsonRequested(argv))
     .configureOutput({
       // Through strata's writers, which `exit` knows how to wait for.
       writeOut,
@@ -137,6 +138,19 @@ export function buildProgram(argv: readonly string[] = []): Command {
   return program;
 }
 
+/** True when `--json` is among the options of `argv` (before a `--`). */
+export function jsonRequested(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+/** A commander error's message without its `error: ` prefix. */
+function usageMessage(error: CommanderError): string {
+  // A missing command shows the help, with "(outputHelp)" for a message.
+  if (error.code === "commander.help") return "no command given (see strata --help)";
+  return error.message.replace(/^error: /, "");
+}
+
 /** Run the command line with these arguments; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram(argv);
@@ -147,7 +161,16 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof ExitCode) return error.code;
     if (error instanceof CommanderError) {
       // --help and --version end here with code 0; usage errors were printed by commander.
-      return error.exitCode === 0 ? 0 : 2;
+      if (error.exitCode === 0) return 0;
+      if (jsonRequested(argv)) {
+        // Commander stops before the options are read: --json is looked for in argv.
+        new Output({ json: true, quiet: false, color: false }).json({
+          ok: false,
+          exitCode: 2,
+          error: usageMessage(error),
+        });
+      }
+      return 2;
     }
     const output = new Output(outputOptions(program.opts<GlobalFlags>()));
     const code = exitCodeOf(error);

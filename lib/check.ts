@@ -13,7 +13,13 @@
 import { openExisting } from "./db/open.ts";
 import { dialectOfUrl, redactUrl } from "./db/url.ts";
 import { findLogProblems } from "./migrate.ts";
-import { type Chain, loadProjectChain, locateProject, readNotes } from "./project.ts";
+import {
+  type Chain,
+  loadProjectChain,
+  locateProject,
+  MissingChainError,
+  readNotes,
+} from "./project.ts";
 import { parseNotes, verifyNotes } from "./revision/notes.ts";
 import { type DialectName, DIALECTS } from "./revision/revision.ts";
 import { readVersions } from "./runner/runner.ts";
@@ -84,6 +90,8 @@ export async function check(options: CheckOptions = {}): Promise<CheckReport> {
         });
       }
     } catch (error) {
+      // A missing migrations root is bad input (exit 2), not a finding about the chains.
+      if (error instanceof MissingChainError) throw error;
       problems.push({ area: "chain", dialect, message: (error as Error).message });
     }
   }

@@ -9,7 +9,7 @@
  */
 
 import type { Connection } from "./db/connection.ts";
-import { openConnection } from "./db/open.ts";
+import { connectionError, openConnection } from "./db/open.ts";
 import { openSqlite } from "./db/sqlite.ts";
 import { type DatabaseTarget, DEFAULT_URL, parseDatabaseUrl, redactUrl } from "./db/url.ts";
 import { openPostgres } from "./db/postgres.ts";
@@ -157,7 +157,7 @@ async function prepare(options: DatabaseOptions): Promise<Prepared> {
   }
   const target = parseDatabaseUrl(url);
   const location = locateProject({ dir: options.dir });
-  const chain = await loadProjectChain(location, target.dialect);
+  const chain = await loadProjectChain(location, target.dialect, { requireChain: true });
   options.onEvent?.({
     type: "start",
     url: redactUrl(url),
@@ -211,7 +211,7 @@ async function connectWithWait(url: string, options: DatabaseOptions): Promise<C
       clearTimeout(timer);
       // Closing a connection that never opened can itself hang: do not wait long for it.
       await Promise.race([connection.close().catch(() => {}), sleep(1_000)]);
-      if (!options.waitTimeoutMs || Date.now() >= deadline) throw error;
+      if (!options.waitTimeoutMs || Date.now() >= deadline) throw connectionError(error, url);
       await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
       delay = Math.min(delay * 2, 2_000);
     }
@@ -488,7 +488,8 @@ async function selectVersions(connection: Connection, versionTable: string): Pro
 function splitRange(target: string): { from: string | null; to: string } {
   const colon = target.indexOf(":");
   if (colon < 0) return { from: null, to: target };
-  return { from: target.slice(0, colon), to: target.slice(colon + 1) };
+  // An empty side of a range is base, as it always was here (a whole empty target is refused).
+  return { from: target.slice(0, colon), to: target.slice(colon + 1).trim() || "base" };
 }
 
 async function dryRun(

@@ -8,7 +8,7 @@
 import { embeddedFiles } from "./embedded.ts";
 import { RevisionGraph } from "./revision/graph.ts";
 import type { DialectName, Revision } from "./revision/revision.ts";
-import { loadChain, type ScriptSource } from "./revision/script.ts";
+import { loadChain, MigrationFileError, type ScriptSource } from "./revision/script.ts";
 import {
   displayPath,
   importModule,
@@ -126,15 +126,52 @@ export function chainDir(location: ProjectLocation, dialect: DialectName): strin
   return location.embedded ? `${location.dir}/${dialect}` : path.join(location.dir, dialect);
 }
 
-/** Load one dialect's chain and build its graph. */
+/**
+ * A chain's directory does not exist (a mistyped `--dir`, or a root without the dialect's
+ * subdirectory): exit code 2, not an empty chain that would make `upgrade` a silent no-op.
+ */
+export class MissingChainError extends MigrationFileError {
+  /**
+   * Reports a missing chain directory.
+   *
+   * @param dir The chain's directory, as shown.
+   * @param root The migrations root, as shown.
+   * @param rootExists Whether the root itself exists.
+   */
+  constructor(dir: string, root: string, rootExists: boolean) {
+    super(
+      dir,
+      rootExists
+        ? `no such directory: the migrations root ${root} has no ${path.basename(dir)}/ chain`
+        : `no such directory: the migrations root ${root} does not exist (--dir names the ` +
+          "directory holding sqlite/ and postgresql/)",
+    );
+    this.name = "MissingChainError";
+  }
+}
+
+/**
+ * Load one dialect's chain and build its graph. A chain directory that does not exist is an
+ * empty chain when the migrations root exists (a project may keep one dialect only), and a
+ * {@link MissingChainError} when the root is missing too. Options:
+ * - `requireChain`: the dialect's directory must exist (the chain a database command runs);
+ * - `allowMissing`: an empty chain whatever is missing (`revision`, which creates new chains).
+ */
 export async function loadProjectChain(
   location: ProjectLocation,
   dialect: DialectName,
+  options: { readonly allowMissing?: boolean; readonly requireChain?: boolean } = {},
 ): Promise<Chain> {
   const dir = chainDir(location, dialect);
   // Load through the path as it should be shown, so records need no copying (a copy would
   // compute every lazy checksum at start-up).
   const shown = location.embedded ? dir : displayPath(dir);
+  if (!location.embedded && !options.allowMissing && !isDirectory(dir)) {
+    const rootExists = isDirectory(location.dir);
+    if (options.requireChain || !rootExists) {
+      throw new MissingChainError(shown, displayPath(location.dir), rootExists);
+    }
+  }
   const { revisions, warnings } = await loadChain(sourceOf(location), shown);
   return {
     dialect,

@@ -486,6 +486,7 @@ dialectTest("a migration that changes the version table itself is rolled back", 
 Deno.test("current on a SQLite path with no file says so and creates nothing", async () => {
   const dir = Deno.makeTempDirSync();
   const file = path.join(dir, "typo.db");
+  fs.mkdirSync(path.join(dir, "sqlite"));
   const result = await current({ url: `sqlite:${file}`, dir });
   assert.equal(result.missing, true);
   assert.deepEqual(result.revisions, []);

@@ -37,9 +37,12 @@ export class Output {
   line(text = ""): void {
     if (!this.options.quiet && !this.options.json) writeOut(redactUrl(text) + "\n");
   }
-  /** Output that is the command's result (SQL of a dry run, `heads`): only `--json` hides it. */
+  /**
+   * Output that is the command's result (SQL of a dry run, `heads`): only `--json` hides it.
+   * SQL is printed as written: `password = ...` in a statement is not a connection string.
+   */
   result(text: string): void {
-    if (!this.options.json) writeOut(redactUrl(text) + "\n");
+    if (!this.options.json) writeOut(redactUrl(text, { keywords: false }) + "\n");
   }
   warning(text: string): void {
     if (!this.options.quiet) writeErr(`${this.paint("warning:", "yellow")} ${redactUrl(text)}\n`);

@@ -5,7 +5,7 @@
  */
 
 import * as fs from "node:fs";
-import type { Connection } from "./connection.ts";
+import { type Connection, DatabaseError } from "./connection.ts";
 import { openPostgres } from "./postgres.ts";
 import { openSqlite } from "./sqlite.ts";
 import { type DatabaseTarget, parseDatabaseUrl, redactUrl, UrlError } from "./url.ts";
@@ -64,4 +64,19 @@ function openTarget(target: DatabaseTarget, displayUrl: string): Connection {
     }
   }
   return openSqlite(target.path, { displayUrl });
+}
+
+/**
+ * An error from the first statement on a new connection (strata's own `SELECT 1` probe) as a
+ * connection error: it names the database, redacted, and shows no statement. Errors that
+ * already say so, and those that are not the database's, are returned as they are.
+ */
+export function connectionError(error: unknown, url: string): unknown {
+  if (!(error instanceof DatabaseError) || error.statement === "") return error;
+  return new DatabaseError(
+    `Cannot connect to ${redactUrl(url)}: ${error.message}`,
+    "",
+    error.code,
+    { cause: error },
+  );
 }

@@ -82,6 +82,8 @@ class PostgresConnection implements Connection {
   #pinned = false;
   /** The session closed after it had been open. */
   #lost = false;
+  /** A statement has succeeded: errors from now on are not connection errors. */
+  #opened = false;
   constructor(sql: Promise<postgres.Sql>, displayUrl: string) {
     this.#sql = sql;
     this.displayUrl = displayUrl;
@@ -115,7 +117,10 @@ class PostgresConnection implements Connection {
     const handle = query as unknown as { readonly state?: unknown; cancel(): void };
     this.#pending.add(handle);
     const settle = () => this.#pending.delete(handle);
-    query.then(settle, settle);
+    query.then(() => {
+      this.#opened = true;
+      settle();
+    }, settle);
     return query;
   }
 
@@ -124,7 +129,7 @@ class PostgresConnection implements Connection {
       const sql = await this.#sql;
       await this.#send(sql, text, params, params.length === 0);
     } catch (error) {
-      throw wrapError(error, text, this.displayUrl);
+      throw wrapError(error, text, this.displayUrl, this.#opened);
     }
   }
 
@@ -134,7 +139,7 @@ class PostgresConnection implements Connection {
       const rows = await this.#send(sql, text, params, false);
       return [...rows] as unknown as T[];
     } catch (error) {
-      throw wrapError(error, text, this.displayUrl);
+      throw wrapError(error, text, this.displayUrl, this.#opened);
     }
   }
 
@@ -144,7 +149,7 @@ class PostgresConnection implements Connection {
     try {
       sql = await this.#sql;
     } catch (error) {
-      throw wrapError(error, statements[0], this.displayUrl);
+      throw wrapError(error, statements[0], this.displayUrl, this.#opened);
     }
     // Issued without waiting, the queries are pipelined on the one connection: written
     // together, answered in order. Each is its own protocol message, so each settles on its
@@ -165,6 +170,7 @@ class PostgresConnection implements Connection {
         (settled[failed] as PromiseRejectedResult).reason,
         statements[failed],
         this.displayUrl,
+        this.#opened,
       );
       error.batchIndex = failed;
       throw error;
@@ -176,7 +182,7 @@ class PostgresConnection implements Connection {
       const sql = await this.#sql;
       await this.#send(sql, text, [], true);
     } catch (error) {
-      throw wrapError(error, text, this.displayUrl);
+      throw wrapError(error, text, this.displayUrl, this.#opened);
     }
   }
 
@@ -192,7 +198,18 @@ class PostgresConnection implements Connection {
   }
 }
 
-function wrapError(error: unknown, statement: string, displayUrl: string): DatabaseError {
+/**
+ * A driver error as a {@link DatabaseError}. An error that comes from connecting (the server
+ * unreachable, authentication, a missing database, a URL the driver cannot read, TLS) names the
+ * server rather than the statement, which never ran: `opened` is false until a statement has
+ * succeeded on the session.
+ */
+function wrapError(
+  error: unknown,
+  statement: string,
+  displayUrl: string,
+  opened: boolean,
+): DatabaseError {
   if (error instanceof DatabaseError) return error;
   const e = error as {
     message?: string;
@@ -203,13 +220,41 @@ function wrapError(error: unknown, statement: string, displayUrl: string): Datab
     errno?: string;
   };
   let message = redactUrl(String(e.message ?? error));
-  if (e.code === "ECONNREFUSED" || e.code === "ENOTFOUND" || e.code === "CONNECT_TIMEOUT") {
+  if (e.detail) message += ` (${redactUrl(e.detail)})`;
+  if (e.hint) message += `; hint: ${redactUrl(e.hint)}`;
+  if (isConnectError(error, opened)) {
     // The statement never reached a server: do not show it.
     return new DatabaseError(`Cannot connect to ${displayUrl}: ${message}`, "", e.code, {
       cause: error,
     });
   }
-  if (e.detail) message += ` (${e.detail})`;
-  if (e.hint) message += `; hint: ${e.hint}`;
   return new DatabaseError(message, statement, e.code, { cause: error });
+}
+
+/**
+ * SQLSTATE classes of a failed connection: 08 connection exception, 28 invalid authorization,
+ * 3D000 invalid catalog name (no such database), 53 insufficient resources (too many
+ * connections), 57P03 cannot connect now (starting up or shutting down).
+ */
+const CONNECT_SQLSTATE = /^(08|28|3D000|53|57P03)/;
+
+/** The driver's own errors about a query (not about connecting). */
+const QUERY_CODES = new Set([
+  "UNDEFINED_VALUE",
+  "MAX_PARAMETERS_EXCEEDED",
+  "UNSAFE_TRANSACTION",
+  "NOT_TAGGED_CALL",
+]);
+
+function isConnectError(error: unknown, opened: boolean): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "CONNECT_TIMEOUT") return true;
+  if (opened) return false;
+  // The server's own errors carry a severity; only some classes are about connecting.
+  if ((error as { severity?: unknown }).severity !== undefined) {
+    return typeof code === "string" && CONNECT_SQLSTATE.test(code);
+  }
+  // Before any statement succeeded, anything else but the driver's complaints about a query
+  // is the socket, TLS, the authentication exchange or the URL (`TypeError: Invalid URL`).
+  return !(typeof code === "string" && QUERY_CODES.has(code));
 }

@@ -36,6 +36,14 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
   const trimmed = url.trim();
   if (/^postgres(ql)?:\/\//i.test(trimmed)) {
     rememberSecret(trimmed);
+    if (!parsesAsPostgresUrl(trimmed)) {
+      // The driver would fail on the first statement with a bare "Invalid URL".
+      throw new UrlError(
+        `Cannot use database URL ${redactUrl(trimmed)}: it does not parse as a URL (check ` +
+          "the host and port, and percent-encode characters such as # ? / : in the user " +
+          "name and password, e.g. %23 for #)",
+      );
+    }
     return { dialect: "postgresql", url: trimmed };
   }
   if (/^sqlite:/i.test(trimmed)) {
@@ -60,12 +68,38 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
   if (/\.(db|sqlite|sqlite3)$/i.test(trimmed) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
     return { dialect: "sqlite", path: trimmed, memory: false };
   }
+  const use = "(use sqlite:path/to.db or postgresql://user@host/db)";
+  if (trimmed.includes("=") && !trimmed.includes("://")) {
+    // A libpq keyword/value (`host=db password=x`) or ADO (`Server=x;Password=y;`) string:
+    // its values are never printed, only the first key.
+    const key = /^[a-z_][a-z0-9_]{0,30}(?=\s*=)/i.exec(trimmed)?.[0];
+    throw new UrlError(
+      `Cannot use database URL: not a URL but a key=value connection string${
+        key ? ` (starting '${key}=...')` : ""
+      }; strata takes URLs only ${use}`,
+    );
+  }
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trimmed)?.[1];
   throw new UrlError(
     `Cannot use database URL ${redactUrl(url)}: ${
       scheme ? `unsupported scheme '${scheme}'` : "not a URL"
-    } (use sqlite:path/to.db or postgresql://user@host/db)`,
+    } ${use}`,
   );
+}
+
+/**
+ * True when the PostgreSQL driver can parse a URL. It reads the host list itself (several
+ * hosts, `h1:5432,h2:5433`, are allowed) and hands the rest to `new URL`.
+ */
+function parsesAsPostgresUrl(url: string): boolean {
+  try {
+    let hosts = url.slice(url.indexOf("://") + 3).split(/[?/]/)[0];
+    hosts = decodeURIComponent(hosts.slice(hosts.indexOf("@") + 1));
+    new URL(url.replace(hosts, hosts.split(",")[0]));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The dialect a URL names. */
@@ -93,22 +127,35 @@ export function rememberSecret(url: string): void {
   }
 }
 
-const PASSWORD_PARAMETER = /password=/i;
+const PASSWORD_PARAMETER = /(?:password|\bpwd)\s*=/i;
+
+/**
+ * `password=...` anywhere (a URL's query, a libpq keyword/value string, an ADO string's
+ * `Password=...;` or `Pwd=...`, `sslpassword=`), case-insensitive, its value quoted or not.
+ * A `***` already masked and followed by `: ` (`Cannot connect to <url>: ...`) keeps its colon.
+ */
+const PASSWORD_VALUE =
+  /((?:password|\bpwd)\s*=\s*)(?:\*\*\*(?=:(?:\s|$))|'(?:[^'\\]|\\.)*'?|"(?:[^"]|"")*"?|[^\s;&]*)/gi;
+
+/** Only a URL's `?password=...` or `&password=...`. */
+const QUERY_PASSWORD_VALUE = /([?&]password=)(?:\*\*\*(?=:(?:\s|$))|[^&\s]*)/gi;
 
 /**
  * Replace the password of every URL in a text with `***`. A password may hold `@`, `/` or
  * blanks, so it runs to the last `@` of the line before another URL starts: better a little
- * too much hidden than a password shown.
+ * too much hidden than a password shown. `password=` values are masked wherever they appear
+ * (libpq and ADO connection strings), unless `options.keywords` is false: SQL text, where
+ * `SET password = NULL` is a statement to print as written, masks only a URL's query.
  */
-export function redactUrl(text: string): string {
+export function redactUrl(text: string, options: { readonly keywords?: boolean } = {}): string {
   let out = text;
   // Most lines (a run prints one per migration) hold no URL: the patterns need not run.
-  if (out.includes("://") || PASSWORD_PARAMETER.test(out)) {
-    out = out
-      // scheme://user:password@host
-      .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):((?:(?!:\/\/)[^\n])*)@/gi, "$1:***@")
-      // ?password=... or &password=...
-      .replace(/([?&]password=)[^&\s]*/gi, "$1***");
+  if (out.includes("://")) {
+    // scheme://user:password@host
+    out = out.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):((?:(?!:\/\/)[^\n])*)@/gi, "$1:***@");
+  }
+  if (PASSWORD_PARAMETER.test(out)) {
+    out = out.replace(options.keywords === false ? QUERY_PASSWORD_VALUE : PASSWORD_VALUE, "$1***");
   }
   for (const secret of secrets) out = out.replaceAll(secret, "***");
   return out;

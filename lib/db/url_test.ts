@@ -52,6 +52,93 @@ Deno.test("redactUrl hides passwords wherever they appear in a text", () => {
   for (const [input, expected] of cases) assert.equal(redactUrl(input), expected);
 });
 
+Deno.test("parseDatabaseUrl: a key=value connection string is an error that never echoes it", () => {
+  for (
+    const text of [
+      "host=db user=app password=hunter22 dbname=app",
+      "Server=db;Database=app;Password=hunter22;",
+      "password=hunter22",
+      "Data Source=db;Pwd=hunter22",
+    ]
+  ) {
+    assert.throws(
+      () => parseDatabaseUrl(text),
+      (error: unknown) =>
+        error instanceof UrlError && /not a URL but a key=value connection string/.test(
+          error.message,
+        ) && !/hunter22|=db|=app/.test(error.message),
+      text,
+    );
+  }
+  assert.throws(() => parseDatabaseUrl("host=db password=x"), /\(starting 'host=\.\.\.'\)/);
+});
+
+Deno.test("parseDatabaseUrl: a PostgreSQL URL the driver cannot parse is a UrlError", () => {
+  for (
+    const url of [
+      "postgresql://u:hunter22@127.0.0.1:99999/db",
+      "postgresql://u:hun#ter22@h/db",
+      "postgresql://u:hun?ter22@h/db",
+      "postgresql://u:hun/ter22@h/db",
+      "postgresql://u:hunter22@/db?host=/var/run/postgresql",
+    ]
+  ) {
+    assert.throws(
+      () => parseDatabaseUrl(url),
+      (error: unknown) =>
+        error instanceof UrlError && /does not parse as a URL/.test(error.message) &&
+        error.message.includes("postgresql://u:***@") && !/hun|ter22/.test(error.message),
+      url,
+    );
+  }
+  // What the driver accepts: several hosts, an empty host, a percent-encoded password.
+  for (
+    const url of [
+      "postgresql://h1:5432,h2:5433/db",
+      "postgresql:///db?host=/var/run/postgresql",
+      "postgres://u:p%23ss@h/db",
+      "postgresql://u:p@ss@h/db",
+      "postgresql://[::1]:5432/db",
+    ]
+  ) {
+    assert.deepEqual(parseDatabaseUrl(url), { dialect: "postgresql", url }, url);
+  }
+});
+
+Deno.test("redactUrl hides password= values of connection strings", () => {
+  const cases: [string, string][] = [
+    [
+      "host=db user=app password=hunter22 dbname=app",
+      "host=db user=app password=*** dbname=app",
+    ],
+    ["host=db PASSWORD = 'hun ter\\'22' port=5", "host=db PASSWORD = *** port=5"],
+    ["Server=x;Password=hunter22;Database=y", "Server=x;Password=***;Database=y"],
+    ['Server=x;Password="a;b""c";Database=y', "Server=x;Password=***;Database=y"],
+    ["Server=x;Pwd=hunter22;Uid=u", "Server=x;Pwd=***;Uid=u"],
+    ["x sslpassword=abc y", "x sslpassword=*** y"],
+    ["password='never closed", "password=***"],
+    // A URL already redacted keeps the colon that follows it.
+    [
+      "Cannot connect to postgresql://h/db?password=***: connect ECONNREFUSED",
+      "Cannot connect to postgresql://h/db?password=***: connect ECONNREFUSED",
+    ],
+  ];
+  for (const [input, expected] of cases) assert.equal(redactUrl(input), expected, input);
+  // Redacting twice gives the same text.
+  const once = redactUrl("Cannot connect to postgresql://h/db?password=hunter22: refused");
+  assert.equal(redactUrl(once), once);
+  assert.ok(!once.includes("hunter22"));
+  // SQL is printed as written: only a URL's query password is masked there.
+  assert.equal(
+    redactUrl("UPDATE account SET password = NULL WHERE password='x';", { keywords: false }),
+    "UPDATE account SET password = NULL WHERE password='x';",
+  );
+  assert.equal(
+    redactUrl("-- postgres://h/db?password=x&a=b", { keywords: false }),
+    "-- postgres://h/db?password=***&a=b",
+  );
+});
+
 Deno.test("redactUrl masks a known password wherever it appears", () => {
   parseDatabaseUrl("postgresql://app:Sw0rdfish!@db.internal/prod");
   assert.equal(
