@@ -34,11 +34,14 @@ Deno.test("dry run: a branch's header names its parent, not the version rows it 
     const headers = printed.filter((line) => line.startsWith("-- Running"))
       .map((line) => line.replace(/ \(.*\)$/, ""));
     // The two branches in either order.
-    assert.deepEqual(headers.sort(), [
-      "-- Running upgrade base -> aaaa00000001",
-      "-- Running upgrade aaaa00000001 -> aaaa00000002",
-      "-- Running upgrade aaaa00000002 -> bbbb00000003",
-      "-- Running upgrade aaaa00000002 -> cccc00000003",
-    ].sort());
+    assert.deepEqual(
+      headers.sort(),
+      [
+        "-- Running upgrade base -> aaaa00000001",
+        "-- Running upgrade aaaa00000001 -> aaaa00000002",
+        "-- Running upgrade aaaa00000002 -> bbbb00000003",
+        "-- Running upgrade aaaa00000002 -> cccc00000003",
+      ].sort(),
+    );
   });
 });

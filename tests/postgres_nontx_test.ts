@@ -170,3 +170,26 @@ pgTest(
     });
   },
 );
+
+pgTest("COPY ... FROM stdin in a .sql migration is refused before the run starts", async (url) => {
+  await withTempDir(async (dir) => {
+    const root = path.join(dir, "migrations");
+    writeFiles(path.join(root, "postgresql"), {
+      [`2026_01_01_000001_${revisionId(1)}_first.sql`]: sqlMigration(
+        revisionId(1),
+        null,
+        "CREATE TABLE cp_first (id int);",
+      ),
+      [`2026_01_01_000002_${revisionId(2)}_dump.sql`]: sqlMigration(
+        revisionId(2),
+        revisionId(1),
+        "CREATE TABLE cp_a (id int, note text);\nCOPY cp_a (id, note) FROM stdin;\n1\tone\n\\.\n",
+      ),
+    });
+    await assert.rejects(
+      upgrade("head", { url, dir: root }),
+      /dump\.sql:\d+: COPY \.\.\. FROM STDIN is not supported/,
+    );
+    assert.deepEqual(await tablesLike(url, "cp\\_%"), []);
+  });
+});

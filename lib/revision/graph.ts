@@ -103,6 +103,20 @@ function quoteList(ids: Iterable<string>): string {
 }
 
 /**
+ * An empty target (`downgrade ""`, typically an unset shell variable) or an empty revision
+ * after a branch label (`label@`). Only the sides of a `from:to` range may be empty, and
+ * whoever splits the range names their meaning (`base`, `heads`) before resolving.
+ */
+function emptyTarget(id: string, label: string | null): RevisionError {
+  return new RevisionError(
+    "invalid-target",
+    label === null
+      ? `Cannot resolve '${id}': the target is empty; name a revision, head, heads or base`
+      : `Cannot resolve '${label}@${id}': no revision after '@'; use '${label}@head' or '${label}@<revision>'`,
+  );
+}
+
+/**
  * The revision graph of one chain.
  *
  * @example
@@ -493,7 +507,10 @@ export class RevisionGraph {
    * Resolve a target without database state: `head`, `heads`, `base` (no revisions), a full ID,
    * a unique prefix of at least 4 characters, a branch label, `label@head`, `label@base`,
    * `rev@head`, `label@rev`, and steps relative to a revision (`head-2`, `rev+1`, `label@-1`).
-   * Relative steps from the database's state (`-1`, `+2`) need `currentHeads`.
+   * Relative steps from the database's state (`-1`, `+2`) need `currentHeads`. An empty or
+   * blank target is refused with a `RevisionError`, here and in `upgradeRevisions` and
+   * `downgradeRevisions`: whoever splits a `from:to` range names its empty sides (`base`,
+   * `heads`) first.
    */
   resolve(target: string, currentHeads: readonly string[] = []): Revision[] {
     return this.#parseUpgradeTarget(this.#currentNodes(currentHeads), target).map((n) => n.rev);
@@ -664,7 +681,8 @@ export class RevisionGraph {
       const head = this.#currentHead(label);
       return head ? [head] : [];
     }
-    if (id === "base" || id === "") return [];
+    if (id === "base") return [];
+    if (id.trim() === "") throw emptyTarget(id, label);
     return [this.#revisionForIdent(id, label)];
   }
 
@@ -864,7 +882,7 @@ export class RevisionGraph {
               "invalid-target",
               `Cannot resolve '${target}': the database has ${current.length} heads (${
                 quoteList(current.map((n) => n.id))
-              }); name the branch, e.g. '${current[0].id}${target}', or a target revision`,
+              }); name the branch, e.g. '${current[0].id}@${target}', or a target revision`,
               current.map((n) => n.id),
             );
           }

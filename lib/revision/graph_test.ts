@@ -344,6 +344,59 @@ Deno.test("graph: relative targets from the current heads", () => {
   equal(graph.resolveOne("head")?.revision, "c3");
 });
 
+Deno.test("graph: an empty target is refused, not read as base or head", () => {
+  // `strata downgrade "$TARGET"` with an unset variable must not unapply everything.
+  const graph = new RevisionGraph([r("a1"), r("b2", ["a1"]), r("c3", ["b2"], { labels: ["x"] })]);
+  for (const target of ["", " ", "\t"]) {
+    const empty = new RegExp(`^Cannot resolve '${target}': the target is empty`);
+    rejects(() => graph.downgradeRevisions(["c3"], target), "invalid-target", empty);
+    rejects(() => graph.upgradeRevisions([], target), "invalid-target", empty);
+    rejects(() => graph.upgradeRevisions(["a1"], target), "invalid-target", empty);
+    rejects(() => graph.resolve(target), "invalid-target", empty);
+    rejects(() => graph.resolveOne(target, ["c3"]), "invalid-target", empty);
+  }
+  // Nothing after a branch label's `@` is refused the same way.
+  for (const target of ["x@", "c3@"]) {
+    const pattern = new RegExp(`^Cannot resolve '${target}': no revision after '@'`);
+    rejects(() => graph.downgradeRevisions(["c3"], target), "invalid-target", pattern);
+    rejects(() => graph.upgradeRevisions([], target), "invalid-target", pattern);
+  }
+  // The sides of a history range may still be empty: base below, heads above.
+  deepStrictEqual(ids(graph.historyRange(":")), ["c3", "b2", "a1"]);
+  deepStrictEqual(ids(graph.historyRange(" : b2")), ["b2", "a1"]);
+  deepStrictEqual(ids(graph.historyRange("b2:")), ["c3", "b2"]);
+  rejects(() => graph.historyRange(""), "invalid-target", /the target is empty/);
+  // `base` itself is still base.
+  deepStrictEqual(ids(graph.downgradeRevisions(["c3"], "base")), ["c3", "b2", "a1"]);
+  deepStrictEqual(ids(graph.upgradeRevisions(["c3"], "base")), []);
+});
+
+Deno.test("graph: `-1` with several current heads suggests a target that keeps to one branch", () => {
+  const graph = new RevisionGraph([
+    r("a0"),
+    r("a1", ["a0"]),
+    r("b2", ["a1"], { labels: ["left"] }),
+    r("c2", ["a1"]),
+    r("c3", ["c2"]),
+  ]);
+  for (const current of [["b2", "c3"], ["c3", "b2"]]) {
+    let suggestion = "";
+    throws(() => graph.downgradeRevisions(current, "-1"), (error: Error) => {
+      ok(error instanceof RevisionError);
+      equal(error.kind, "invalid-target");
+      suggestion = /e\.g\. '([^']+)'/.exec(error.message)?.[1] ?? "";
+      return true;
+    });
+    equal(suggestion, `${current[0]}@-1`);
+    // Doing what the message says unapplies that branch's head and nothing else.
+    deepStrictEqual(ids(graph.downgradeRevisions(current, suggestion)), [current[0]]);
+  }
+  // `<head>-1` is the branch point's descendants: the other branch too (as in Alembic).
+  deepStrictEqual(ids(graph.downgradeRevisions(["b2", "c3"], "b2-1")), ["b2", "c3", "c2"]);
+  // A branch label works the same way.
+  deepStrictEqual(ids(graph.downgradeRevisions(["b2", "c3"], "left@-1")), ["b2"]);
+});
+
 Deno.test("graph: history ranges", () => {
   const graph = new RevisionGraph([
     r("a0"),

@@ -221,6 +221,29 @@ function parseFilenameFor(path: string): ParsedFilename | null {
 /** The longest revision ID the version table holds (`version_num VARCHAR(32)`). */
 const MAX_REVISION_LENGTH = 32;
 
+/**
+ * Refuse a revision ID the version table or the target syntax cannot hold: only letters,
+ * digits and underscores (a `-` or `+` would read as a relative step, `@` and `:` as a branch
+ * or a range), at most `MAX_REVISION_LENGTH` characters. Both loaders apply it.
+ */
+function checkRevisionId(revision: string, path: string, line?: number): void {
+  if (!/^[A-Za-z0-9_]+$/.test(revision)) {
+    throw new MigrationFileError(
+      path,
+      `revision '${revision}' must be letters, digits and underscores`,
+      line,
+    );
+  }
+  if (revision.length > MAX_REVISION_LENGTH) {
+    throw new MigrationFileError(
+      path,
+      `revision '${revision}' is longer than ${MAX_REVISION_LENGTH} characters, the size of ` +
+        "the version table's column (Alembic's VARCHAR(32))",
+      line,
+    );
+  }
+}
+
 /** The empty list, shared: most revisions have no labels, no dependencies, no warnings. */
 const NONE: readonly string[] = Object.freeze([]);
 
@@ -379,19 +402,23 @@ function parseSqlText(text: string, path: string, parsedName?: ParsedFilename): 
       header.get("revision")?.line ?? 1,
     );
   }
-  if (!/^[A-Za-z0-9_]+$/.test(revision)) {
+  checkRevisionId(revision, path, header.get("revision")!.line);
+  const downRevision = header.get("down_revision");
+  if (!downRevision) {
+    // A forgotten header would silently make a second base, which `upgrade heads` would run
+    // before the chain it was written on: absence is an error, like a `.ts` file's.
     throw new MigrationFileError(
       path,
-      `revision '${revision}' must be letters, digits and underscores`,
-      header.get("revision")!.line,
+      "missing header '-- down_revision: <id>' before the first marker (use 'none' for the " +
+        "first migration of a chain)",
     );
   }
-  if (revision.length > MAX_REVISION_LENGTH) {
+  if (downRevision.value === "") {
     throw new MigrationFileError(
       path,
-      `revision '${revision}' is longer than ${MAX_REVISION_LENGTH} characters, the size of ` +
-        "the version table's column (Alembic's VARCHAR(32))",
-      header.get("revision")!.line,
+      "header 'down_revision' is empty; name the parent revision, or 'none' for the first " +
+        "migration of a chain",
+      downRevision.line,
     );
   }
   const up = sections.find((s) => s.direction === "up");
@@ -399,12 +426,19 @@ function parseSqlText(text: string, path: string, parsedName?: ParsedFilename): 
     throw new MigrationFileError(path, "no '-- migrate:up' section", lineNo);
   }
   const step = (section: Section): SqlStep =>
-    new LazySqlStep(normalised, section.start, section.end, section.line, section.transactional);
+    new LazySqlStep(
+      normalised,
+      section.start,
+      section.end,
+      section.line,
+      section.transactional,
+      path,
+    );
   const down = sections.find((s) => s.direction === "down");
   const message = header.get("message")?.value ?? "";
   return buildRevision({
     revision,
-    downRevisions: splitIds(header.get("down_revision")?.value ?? ""),
+    downRevisions: splitIds(downRevision.value),
     branchLabels: splitIds(header.get("branch_labels")?.value ?? ""),
     dependsOn: splitIds(header.get("depends_on")?.value ?? ""),
     message,
@@ -430,13 +464,30 @@ class LazySqlStep implements SqlStep {
     private readonly end: number,
     private readonly line: number,
     readonly transactional: boolean,
+    private readonly path: string,
   ) {}
   get statements(): SqlStatement[] {
-    return this.#statements ??= splitSqlStatements(this.text.slice(this.start, this.end), {
+    if (this.#statements) return this.#statements;
+    const statements = splitSqlStatements(this.text.slice(this.start, this.end), {
       firstLine: this.line,
     });
+    for (const statement of statements) {
+      // Its rows follow in the file, which the server would read as the next statements.
+      if (COPY_FROM_CLIENT.test(statement.sql)) {
+        throw new MigrationFileError(
+          this.path,
+          "COPY ... FROM STDIN is not supported in a migration (its rows would have to come " +
+            "from the client); use INSERT, or COPY from a file on the database server",
+          statement.line,
+        );
+      }
+    }
+    return this.#statements = statements;
   }
 }
+
+/** `COPY ... FROM STDIN` (pg_dump's data blocks), whose rows the client would have to send. */
+const COPY_FROM_CLIENT = /^copy\b[^]*?\bfrom\s+stdin\b/i;
 
 function buildRevision(
   fields: {
@@ -677,13 +728,7 @@ function revisionFromExports(
   if (typeof revision !== "string" || revision === "") {
     throw new MigrationFileError(path, "missing 'export const revision = \"<id>\"'");
   }
-  if (revision.length > MAX_REVISION_LENGTH) {
-    throw new MigrationFileError(
-      path,
-      `revision '${revision}' is longer than ${MAX_REVISION_LENGTH} characters, the size of ` +
-        "the version table's column (Alembic's VARCHAR(32))",
-    );
-  }
+  checkRevisionId(revision, path);
   if (!("downRevision" in exports)) {
     // A typo here would silently make a second base, so absence is an error, not `null`.
     throw new MigrationFileError(

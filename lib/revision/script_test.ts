@@ -58,8 +58,9 @@ Deno.test("parseSqlMigration: header value forms", async () => {
     ["", { downRevisions: [], branchLabels: [], dependsOn: [], message: "" }],
   ];
   for (const [line, expected] of cases) {
+    const down = line.includes("down_revision") ? "" : "-- down_revision: none\n";
     const rev = await parseSqlMigration(
-      `-- revision: r1\n${line}\n-- migrate:up\nSELECT 1;`,
+      `-- revision: r1\n${down}${line}\n-- migrate:up\nSELECT 1;`,
       "x.sql",
     );
     for (const [key, value] of Object.entries(expected)) {
@@ -84,8 +85,8 @@ Deno.test("parseSqlMigration: errors name file and line", async () => {
       /^Cannot load f\.sql:4: second '-- migrate:up' section \(the first starts at line 2\)/,
     ],
     [
-      "-- revision: r1\n-- migrate:down\nSELECT 1;\n",
-      /^Cannot load f\.sql:4: no '-- migrate:up' section/,
+      "-- revision: r1\n-- down_revision: none\n-- migrate:down\nSELECT 1;\n",
+      /^Cannot load f\.sql:5: no '-- migrate:up' section/,
     ],
     [
       "-- revision: r1\n-- migrate:sideways\n",
@@ -100,6 +101,14 @@ Deno.test("parseSqlMigration: errors name file and line", async () => {
       /^Cannot load f\.sql:2: header 'revision' given twice/,
     ],
     ["-- revision: r-1!\n-- migrate:up\n", /^Cannot load f\.sql:1: revision 'r-1!' must be/],
+    [
+      "-- revision: r1\n-- message: no parent\n-- migrate:up\nSELECT 1;\n",
+      /^Cannot load f\.sql: missing header '-- down_revision: <id>' before the first marker \(use 'none' for the first migration of a chain\)$/,
+    ],
+    [
+      "-- revision: r1\n-- down_revision:\n-- migrate:up\nSELECT 1;\n",
+      /^Cannot load f\.sql:2: header 'down_revision' is empty; name the parent revision, or 'none'/,
+    ],
   ];
   for (const [text, pattern] of cases) {
     await rejects(parseSqlMigration(text, "f.sql"), (error: Error) => {
@@ -112,7 +121,7 @@ Deno.test("parseSqlMigration: errors name file and line", async () => {
 });
 
 Deno.test("parseSqlMigration: CRLF files parse and checksum like LF files", async () => {
-  const lf = "-- revision: r1\n-- migrate:up\nSELECT 1;\nSELECT 2;\n";
+  const lf = "-- revision: r1\n-- down_revision: none\n-- migrate:up\nSELECT 1;\nSELECT 2;\n";
   const a = await parseSqlMigration(lf, "a.sql");
   const b = await parseSqlMigration(lf.replace(/\n/g, "\r\n"), "a.sql");
   deepStrictEqual(statements(b.upgrade), statements(a.upgrade));
@@ -288,6 +297,10 @@ Deno.test("revisionFromModule: bad exports name the file", async () => {
       { revision: "r", downRevision: null, upgrade, transactional: "no" },
       /export 'transactional' must be/,
     ],
+    [
+      { revision: "ab-c1234", downRevision: null, upgrade },
+      /^Cannot load m\.ts: revision 'ab-c1234' must be letters, digits and underscores$/,
+    ],
   ];
   for (const [exports, pattern] of cases) {
     await rejects(async () => await revisionFromModule(exports, "m.ts", ""), (error: Error) => {
@@ -383,5 +396,53 @@ Deno.test("a revision ID longer than the version column (32) is refused when loa
   await rejects(
     revisionFromModule({ revision: long, downRevision: null, upgrade() {} }, "x.ts", ""),
     /longer than 32 characters/,
+  );
+});
+
+Deno.test("both loaders refuse the same revision IDs", async () => {
+  // `-`/`+` would read as a relative step, `@` as a branch, `:` as a range, a space as two words.
+  for (const id of ["ab-c1234", "abc+1234", "lbl@abcd", "abcd:efgh", "abc d", "abcdé"]) {
+    await rejects(
+      parseSqlMigration(`-- revision: ${id}\n-- down_revision: none\n-- migrate:up\n`, "x.sql"),
+      (error: Error) =>
+        error instanceof MigrationFileError && /must be letters/.test(error.message),
+      id,
+    );
+    await rejects(
+      revisionFromModule({ revision: id, downRevision: null, upgrade() {} }, "x.ts", ""),
+      (error: Error) =>
+        error instanceof MigrationFileError && /must be letters/.test(error.message),
+      id,
+    );
+  }
+  for (const id of ["abcd1234", "Rev_2", "a".repeat(32)]) {
+    equal((await parseSqlMigration(sql(id), "x.sql")).revision, id);
+    equal(
+      (await revisionFromModule({ revision: id, downRevision: null, upgrade() {} }, "x.ts", ""))
+        .revision,
+      id,
+    );
+  }
+});
+
+Deno.test("loadChain: a .sql file without '-- down_revision:' is not a second base", async () => {
+  const path = "m/2026_01_04_000000_bbbb00000004_m.sql";
+  await rejects(
+    loadChain(
+      memorySource({
+        "m/2026_01_01_000000_aaaa00000001_first.sql": sql("aaaa00000001"),
+        [path]: "-- revision: bbbb00000004\n-- migrate:up\nSELECT 1;\n",
+      }),
+      "m",
+    ),
+    (error: Error) => {
+      ok(error instanceof MigrationFileError);
+      equal(error.file, path);
+      match(
+        error.message,
+        /^Cannot load m\/2026_01_04_000000_bbbb00000004_m\.sql: missing header '-- down_revision: <id>'/,
+      );
+      return true;
+    },
   );
 });

@@ -111,7 +111,15 @@ const shapes: { name: string; revisions: Revision[]; cases: Case[] }[] = [
         command: "downgrade",
         current: ["b1", "c1"],
         target: "-1",
-        steps: /the database has 2 heads \(b1, c1\); name the branch/,
+        steps: /the database has 2 heads \(b1, c1\); name the branch, e\.g\. 'b1@-1',/,
+      },
+      // What that message suggests unapplies b1 only.
+      {
+        command: "downgrade",
+        current: ["b1", "c1"],
+        target: "b1@-1",
+        steps: ["-b1 [b1] -> []"],
+        rows: ["c1"],
       },
       // `b1-1` names a0, so both branches above a0 go (as in Alembic); `b1@b1-1` keeps to b1's.
       {
@@ -395,6 +403,51 @@ Deno.test("plan: stamp", () => {
     () => planStamp(graph, ["unknown1"], "root", { purge: false }),
     /use 'strata stamp --purge root'/,
   );
+});
+
+Deno.test("plan: an empty target is refused by upgrade, downgrade and stamp", () => {
+  // An unset shell variable (`strata downgrade "$TARGET"`) must not mean base or head.
+  const graph = new RevisionGraph([r("a1"), r("b2", ["a1"])]);
+  for (
+    const run of [
+      () => planDowngrade(graph, ["b2"], ""),
+      () => planUpgrade(graph, ["a1"], ""),
+      () => planUpgrade(graph, [], " "),
+      () => planStamp(graph, ["b2"], ""),
+      () => planStamp(graph, ["b2"], "", { purge: true }),
+    ]
+  ) {
+    throws(run, (error: Error) => {
+      ok(error instanceof RevisionError, String(error));
+      equal(error.kind, "invalid-target");
+      match(error.message, /^Cannot resolve '\s*': the target is empty/);
+      return true;
+    });
+  }
+  deepStrictEqual(planStamp(graph, ["b2"], "base"), { remove: ["b2"], add: [] });
+});
+
+Deno.test("plan: the target suggested for `-1` with several heads unapplies one revision", () => {
+  const graph = new RevisionGraph([
+    r("a0"),
+    r("a1", ["a0"]),
+    r("b2", ["a1"]),
+    r("c2", ["a1"]),
+    r("c3", ["c2"]),
+  ]);
+  // Unapplying b2 leaves c3 (a1 lies below it); unapplying c3 puts c2 back beside b2.
+  const expected: [string[], string[]][] = [[["b2", "c3"], ["c3"]], [["c3", "b2"], ["b2", "c2"]]];
+  for (const [current, rows] of expected) {
+    let suggestion = "";
+    throws(() => planDowngrade(graph, current, "-1"), (error: Error) => {
+      suggestion = /e\.g\. '([^']+)'/.exec(error.message)?.[1] ?? "";
+      return error instanceof RevisionError;
+    });
+    equal(suggestion, `${current[0]}@-1`);
+    const steps = planDowngrade(graph, current, suggestion);
+    deepStrictEqual(steps.map((s) => s.revision.revision), [current[0]], suggestion);
+    deepStrictEqual(rowsAfter(current, steps), rows, suggestion);
+  }
 });
 
 Deno.test("plan: 10,000 revisions upgrade and downgrade in linear time", () => {

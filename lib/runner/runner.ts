@@ -623,6 +623,18 @@ function missingBody(step: PlanStep): MigrationError | null {
   });
 }
 
+/** The error of a `.sql` section whose statements cannot be read (see `LazySqlStep`). */
+function unreadableBody(step: PlanStep): MigrationError | null {
+  const body = bodyOf(step);
+  if (body.kind !== "sql") return null;
+  try {
+    void body.statements;
+    return null;
+  } catch (error) {
+    return new MigrationError(step, { reason: describeFailure(error), cause: error });
+  }
+}
+
 function bodyOf(step: PlanStep): MigrationStep {
   const missing = missingBody(step);
   if (missing) throw missing;
@@ -668,8 +680,9 @@ export async function executePlan(
   const print = (text: string) => context.onEvent?.({ type: "sql", text });
   // A step with nothing to run (a downgrade of a file without one) fails the plan before the
   // first step: the database is not left half way down.
+  // So does a `.sql` section that cannot run (its statements are read here, not half way).
   for (const [i, step] of steps.entries()) {
-    const failure = missingBody(step);
+    const failure = missingBody(step) ?? unreadableBody(step);
     if (!failure) continue;
     failure.results = steps.map((s, j) =>
       j === i ? resultOf(s, "failed", 0, failure.message) : resultOf(s, "not run", 0)
