@@ -515,3 +515,33 @@ pgTest(
     }
   },
 );
+
+pgTest(
+  "a session reset with a migration queued behind the running one fails the run, and frees the lock",
+  async (url) => {
+    await withTempDir(async (dir) => {
+      const root = chainOf(dir, [
+        "CREATE TABLE rs_one (id INTEGER);",
+        "SELECT pg_sleep(3);",
+        "CREATE TABLE rs_three (id INTEGER);",
+      ]);
+      const run = upgrade("head", { url, dir: root }).then(() => null, (e: Error) => e);
+      await killRunSessionAfter(url, 1_000);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const outcome = await Promise.race([
+        run,
+        new Promise<"hung">((r) => timer = setTimeout(() => r("hung"), 15_000)),
+      ]);
+      clearTimeout(timer);
+      assert.ok(outcome instanceof Error, `the run failed rather than hanging: ${outcome}`);
+      assert.match(outcome.message, /closed by the server or the network/);
+      const versions = await query<{ version_num: string }>(
+        url,
+        "SELECT version_num FROM alembic_version",
+      );
+      assert.deepEqual(versions.map((r) => r.version_num), [revisionId(1)]);
+      // The advisory lock went with the run: the next one completes.
+      await upgrade("head", { url, dir: root, lockTimeoutMs: 5_000 });
+    });
+  },
+);

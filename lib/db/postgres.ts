@@ -65,6 +65,12 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Connec
 
 type Params = postgres.ParameterOrJSON<never>[];
 
+/** The driver's query, as far as a session's bookkeeping sees it. */
+interface DriverQuery {
+  readonly state?: unknown;
+  cancel(): void;
+}
+
 /**
  * A session, and only one once pinned (see {@link Connection.pin}): never silently replaced.
  * The driver would reconnect when the server ends a session and run the queries still queued
@@ -76,8 +82,8 @@ class PostgresConnection implements Connection {
   readonly dialect = "postgresql" as const;
   readonly #sql: Promise<postgres.Sql>;
   readonly displayUrl: string;
-  /** Queries sent or queued and not settled yet. */
-  readonly #pending = new Set<{ readonly state?: unknown; cancel(): void }>();
+  /** Queries sent or queued and not settled yet, each with a way to fail it. */
+  readonly #pending = new Map<DriverQuery, (error: unknown) => void>();
   /** See {@link Connection.pin}. */
   #pinned = false;
   /** The session closed after it had been open. */
@@ -95,33 +101,49 @@ class PostgresConnection implements Connection {
 
   /** Called by the driver when the session's socket closes, before it reconnects. */
   closed(): void {
-    if (!this.#pinned) return;
-    this.#lost = true;
-    for (const query of this.#pending) {
-      // Sent ones were failed by the close; queued ones would go to the next session.
-      if (!query.state) query.cancel();
+    if (this.#pinned) this.#lost = true;
+    for (const [query, fail] of this.#pending) {
+      if (!query.state) {
+        // Queued: the driver would send it on the next session, which a pinned one refuses.
+        if (this.#pinned) query.cancel();
+        continue;
+      }
+      // Sent: its answer will never come, and the driver does not always fail it (a reset
+      // seen as a socket error before the close leaves it waiting for ever).
+      fail(this.#lostError());
     }
   }
 
-  #send(sql: postgres.Sql, text: string, params: readonly unknown[], simple: boolean) {
-    if (this.#lost) {
-      throw new DatabaseError(
-        `the session with ${this.displayUrl} was closed by the server or the network during ` +
-          "the run; strata does not reconnect in the middle of a run, so nothing more ran",
-        text,
-        "CONNECTION_LOST",
-      );
-    }
+  #lostError(text = ""): DatabaseError {
+    return new DatabaseError(
+      `the session with ${this.displayUrl} was closed by the server or the network during ` +
+        "the run; strata does not reconnect in the middle of a run, so nothing more ran",
+      text,
+      "CONNECTION_LOST",
+    );
+  }
+
+  #send(
+    sql: postgres.Sql,
+    text: string,
+    params: readonly unknown[],
+    simple: boolean,
+  ): Promise<readonly Row[]> {
+    if (this.#lost) throw this.#lostError(text);
     const query = simple ? sql.unsafe(text).simple() : sql.unsafe(text, params as Params);
     // `state` is the driver's: set once the query is handed to the session.
-    const handle = query as unknown as { readonly state?: unknown; cancel(): void };
-    this.#pending.add(handle);
-    const settle = () => this.#pending.delete(handle);
-    query.then(() => {
-      this.#opened = true;
-      settle();
-    }, settle);
-    return query;
+    const handle = query as unknown as DriverQuery;
+    return new Promise<readonly Row[]>((resolve, reject) => {
+      this.#pending.set(handle, reject);
+      query.then((rows) => {
+        this.#opened = true;
+        this.#pending.delete(handle);
+        resolve(rows as unknown as readonly Row[]);
+      }, (error) => {
+        this.#pending.delete(handle);
+        reject(error);
+      });
+    });
   }
 
   async execute(text: string, params: readonly unknown[] = []): Promise<void> {
@@ -228,6 +250,15 @@ function wrapError(
       cause: error,
     });
   }
+  if (opened && SESSION_LOST_CODES.has(String(e.code))) {
+    return new DatabaseError(
+      `the session with ${displayUrl} was closed by the server or the network during the run ` +
+        `(${message}); strata does not reconnect in the middle of a run`,
+      statement,
+      e.code,
+      { cause: error },
+    );
+  }
   return new DatabaseError(message, statement, e.code, { cause: error });
 }
 
@@ -237,6 +268,14 @@ function wrapError(
  * connections), 57P03 cannot connect now (starting up or shutting down).
  */
 const CONNECT_SQLSTATE = /^(08|28|3D000|53|57P03)/;
+
+/** Errors of a session that was open and is gone (a reset, a closed socket). */
+const SESSION_LOST_CODES = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+]);
 
 /** The driver's own errors about a query (not about connecting). */
 const QUERY_CODES = new Set([
