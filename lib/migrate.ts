@@ -23,9 +23,11 @@ import { planDowngrade, planStamp, type PlanStep, planUpgrade } from "./runner/p
 import { acquireAdvisoryLock, acquireLockfile, acquireMutex, type Lock } from "./runner/lock.ts";
 import {
   bookkeepingDdl,
+  dropBookkeeping,
   ensureBookkeeping,
   executePlan,
   LOG_TABLE,
+  MigrationError,
   openShadow,
   readVersions,
   type RunContext,
@@ -445,8 +447,25 @@ async function migrate(
 ): Promise<MigrateResult> {
   const prepared = await prepare(options);
   if (options.sql) return await dryRun(prepared, target, options, command, planner);
+  const file = prepared.target.dialect === "sqlite" && !prepared.target.memory
+    ? prepared.target.path
+    : null;
+  if (file !== null && !fs.existsSync(file)) {
+    // No database yet: a bad target, or nothing to do, must not leave an empty file behind.
+    if (planner(prepared.chain, [], target).length === 0) {
+      return resultOf(prepared, {
+        url: redactUrl(prepared.url),
+        before: [],
+        after: [],
+        steps: [],
+        dryRun: false,
+      });
+    }
+  }
   const lockSession = preconnectLockSession(prepared);
   let connection: Connection;
+  /** Set when a failed run created the SQLite file and left nothing in it (see below). */
+  let removeFile = false;
   try {
     connection = await connectWithWait(prepared.url, options);
   } catch (error) {
@@ -459,10 +478,25 @@ async function migrate(
       // the database as it was, bookkeeping tables included.
       const before = await readVersions(connection, prepared.versionTable);
       const steps = planner(prepared.chain, before, target);
-      if (steps.length > 0) await ensureBookkeeping(connection, prepared.versionTable);
+      const created = steps.length > 0
+        ? await ensureBookkeeping(connection, prepared.versionTable)
+        : [];
       await warnAboutHistory(connection, prepared, before, options);
       const context = runContext(prepared, connection, options, command, held);
-      const results = await executePlan(context, steps, null);
+      let results: StepResult[];
+      try {
+        results = await executePlan(context, steps, null);
+      } catch (error) {
+        // The first migration failed and left nothing (rolled back, no partial record): the
+        // bookkeeping tables this run created go too, and a SQLite file it created with them.
+        const changed = !(error instanceof MigrationError) || error.partial ||
+          (error.results ?? []).some((r) => r.status === "applied");
+        if (created.length > 0 && !changed) {
+          removeFile = await dropBookkeeping(connection, created).catch(() => false) &&
+            connection.createdFile === true;
+        }
+        throw error;
+      }
       return resultOf(prepared, {
         url: connection.displayUrl,
         before,
@@ -473,6 +507,11 @@ async function migrate(
     }, lockSession);
   } finally {
     await connection.close();
+    if (removeFile && file !== null) {
+      for (const suffix of ["", "-journal", "-wal", "-shm"]) {
+        fs.rmSync(`${file}${suffix}`, { force: true });
+      }
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { current, downgrade, stamp, upgrade } from "../lib/migrate.ts";
 import type { RunEvent } from "../lib/runner/runner.ts";
 import { MigrationError } from "../lib/runner/runner.ts";
@@ -492,4 +493,39 @@ Deno.test("current on a SQLite path with no file says so and creates nothing", a
   assert.deepEqual(result.revisions, []);
   assert.ok(!fs.existsSync(file), "no file was created");
   fs.rmSync(dir, { recursive: true });
+});
+
+Deno.test("a failed first migration leaves a database as it was, and no new SQLite file", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    fs.mkdirSync(path.join(dir, "sqlite"));
+    fs.writeFileSync(
+      path.join(dir, "sqlite", `2026_01_01_000001_${R(1)}_bad.sql`),
+      sqlMigration(
+        R(1),
+        null,
+        "CREATE TABLE t_made (id INTEGER);\nINSERT INTO no_such VALUES (1);",
+      ),
+    );
+    // A file that did not exist: not left behind.
+    const fresh = path.join(dir, "fresh.db");
+    await assert.rejects(upgrade("head", { url: `sqlite:${fresh}`, dir }), /no such table/);
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith("fresh")), []);
+    // A file that existed: its schema as it was, no bookkeeping tables.
+    const existing = path.join(dir, "existing.db");
+    const setup = new DatabaseSync(existing);
+    setup.exec("CREATE TABLE keep (a)");
+    setup.close();
+    await assert.rejects(upgrade("head", { url: `sqlite:${existing}`, dir }), /no such table/);
+    const after = new DatabaseSync(existing);
+    const names = after.prepare("SELECT name FROM sqlite_master ORDER BY name").all();
+    after.close();
+    assert.deepEqual(names.map((r) => r.name), ["keep"]);
+    // A bad target or nothing to do on a missing file: no file either.
+    await assert.rejects(upgrade("zzzz", { url: `sqlite:${fresh}`, dir }), RevisionError);
+    await downgrade("base", { url: `sqlite:${fresh}`, dir });
+    assert.ok(!fs.existsSync(fresh), "no file was created");
+  } finally {
+    fs.rmSync(dir, { recursive: true });
+  }
 });

@@ -165,23 +165,50 @@ export async function readVersions(connection: Connection, versionTable: string)
  * each commit costs several file syncs; a first run pays for one, not two). Tables that
  * exist are only looked up, so a run on a migrated database writes nothing here.
  */
-export async function ensureBookkeeping(connection: Connection, versionTable: string) {
+export async function ensureBookkeeping(
+  connection: Connection,
+  versionTable: string,
+): Promise<string[]> {
   const session = sessionDialect(connection.dialect);
   const ddl = bookkeepingDdl(connection.dialect, versionTable);
   const tables = [versionTable, LOG_TABLE];
-  const missing: string[] = [];
+  const missing: number[] = [];
   for (let i = 0; i < tables.length; i++) {
-    if (!await session.tableExists(connection, tables[i])) missing.push(ddl[i]);
+    if (!await session.tableExists(connection, tables[i])) missing.push(i);
   }
-  if (missing.length === 0) return;
+  if (missing.length === 0) return [];
   await connection.execute(connection.dialect === "sqlite" ? "BEGIN IMMEDIATE" : "BEGIN");
   try {
-    for (const statement of missing) await connection.execute(statement);
+    for (const i of missing) await connection.execute(ddl[i]);
     await connection.execute("COMMIT");
   } catch (error) {
     await connection.execute("ROLLBACK").catch(() => {});
     throw error;
   }
+  return missing.map((i) => tables[i]);
+}
+
+/**
+ * Undo {@link ensureBookkeeping} after a run that changed nothing else (its first migration
+ * failed and was rolled back): the database is left as it was found. True when nothing of the
+ * schema is left (a SQLite file the run created may then go too).
+ */
+export async function dropBookkeeping(
+  connection: Connection,
+  created: readonly string[],
+): Promise<boolean> {
+  await connection.execute("ROLLBACK").catch(() => {});
+  await connection.execute(connection.dialect === "sqlite" ? "BEGIN IMMEDIATE" : "BEGIN");
+  try {
+    for (const table of created) await connection.execute(`DROP TABLE ${quoteIdent(table)}`);
+    await connection.execute("COMMIT");
+  } catch (error) {
+    await connection.execute("ROLLBACK").catch(() => {});
+    throw error;
+  }
+  if (connection.dialect !== "sqlite") return false;
+  const left = await connection.query("SELECT 1 AS found FROM sqlite_master LIMIT 1");
+  return left.length === 0;
 }
 
 /** The statements that move the version table from `remove` to `add`. */
