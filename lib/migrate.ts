@@ -147,6 +147,24 @@ export class OptionError extends Error {
   }
 }
 
+/**
+ * A version table name strata can create and find again: not empty, and on PostgreSQL short
+ * enough that the server does not cut it, nor its primary key's name (`<table>_pkc`), to the
+ * same 63 bytes.
+ */
+function checkVersionTableName(name: string, target: DatabaseTarget): void {
+  if (name.trim() === "") {
+    throw new OptionError("Cannot use an empty version table name: give a table name");
+  }
+  const bytes = new TextEncoder().encode(name).length;
+  if (target.dialect === "postgresql" && bytes > 59) {
+    throw new OptionError(
+      `Cannot use version table ${name}: ${bytes} bytes, and PostgreSQL cuts names (and the ` +
+        "primary key's, <table>_pkc) to 63; use at most 59 bytes",
+    );
+  }
+}
+
 async function prepare(options: DatabaseOptions): Promise<Prepared> {
   const url = options.url ?? DEFAULT_URL;
   if (options.versionTable?.includes(".")) {
@@ -158,6 +176,7 @@ async function prepare(options: DatabaseOptions): Promise<Prepared> {
     );
   }
   const target = parseDatabaseUrl(url);
+  if (options.versionTable !== undefined) checkVersionTableName(options.versionTable, target);
   const location = locateProject({ dir: options.dir });
   const chain = await loadProjectChain(location, target.dialect, { requireChain: true });
   options.onEvent?.({

@@ -212,3 +212,32 @@ pgTest("a failed first migration leaves no bookkeeping tables behind", async (ur
     assert.deepEqual(left, []);
   });
 });
+
+pgTest(
+  "a version table name PostgreSQL would cut, or an empty one, is refused up front",
+  async (url) => {
+    await withTempDir(async (dir) => {
+      const root = path.join(dir, "migrations");
+      writeFiles(path.join(root, "postgresql"), {
+        [`2026_01_01_000001_${revisionId(1)}_one.sql`]: sqlMigration(
+          revisionId(1),
+          null,
+          "CREATE TABLE vt_one (id int);",
+        ),
+      });
+      const long = "myapp_schema_migrations_version_table_for_the_billing_service_v2_x";
+      await assert.rejects(
+        upgrade("head", { url, dir: root, versionTable: long }),
+        /at most 59 bytes/,
+      );
+      await assert.rejects(
+        upgrade("head", { url, dir: root, versionTable: " " }),
+        /empty version table/,
+      );
+      assert.deepEqual(await tablesLike(url, "%"), []);
+      // 59 bytes is fine.
+      await upgrade("head", { url, dir: root, versionTable: long.slice(0, 59) });
+      assert.deepEqual(await tablesLike(url, "myapp%"), [long.slice(0, 59)]);
+    });
+  },
+);

@@ -44,7 +44,8 @@ export class LockTimeoutError extends Error {
    */
   constructor(what: string, holder: string, timeoutMs: number, hint = "") {
     super(
-      `Cannot acquire ${what} within ${timeoutMs / 1000} s: held by ${holder}` +
+      // Tenths: a wait that began a moment after the run's start shows as the timeout given.
+      `Cannot acquire ${what} within ${Math.round(timeoutMs / 100) / 10} s: held by ${holder}` +
         ` (wait for it to finish, or raise --lock-timeout${hint})`,
     );
     this.name = "LockTimeoutError";

@@ -101,6 +101,11 @@ Deno.test("lockfile: our own pid, from an earlier process (a container restarted
   assert.match(warnings.join("\n"), /reclaimed a stale lock left by pid/);
   // Held by this process now: a second acquisition waits instead of reclaiming it.
   await assert.rejects(acquireLockfile(file, { command: "x", timeoutMs: 100 }), LockTimeoutError);
+  // The wait is shown in tenths of a second (what is left of a timeout, not 0.299 s).
+  await assert.rejects(
+    acquireLockfile(file, { command: "x", timeoutMs: 299 }),
+    /within 0\.3 s: held by/,
+  );
   await lock.release();
 });
 
