@@ -8,6 +8,7 @@
 import { embeddedFiles } from "./embedded.ts";
 import { RevisionGraph } from "./revision/graph.ts";
 import type { DialectName, Revision } from "./revision/revision.ts";
+import { decodeNotes } from "./revision/notes.ts";
 import { loadChain, MigrationFileError, type ScriptSource } from "./revision/script.ts";
 import {
   displayPath,
@@ -15,6 +16,7 @@ import {
   isDirectory,
   listDir,
   path,
+  readFileIfExists,
   readTextFileIfExists,
 } from "./runtime.ts";
 
@@ -118,7 +120,24 @@ export async function readNotes(location: ProjectLocation): Promise<string | nul
     return embeddedFiles.get(location.notes.slice(EMBEDDED_PREFIX.length))?.text ?? null;
   }
   await Promise.resolve();
-  return readTextFileIfExists(location.notes);
+  let bytes: Uint8Array | null;
+  try {
+    bytes = readFileIfExists(location.notes);
+  } catch (error) {
+    // A directory, no permission: bad input, named (not a raw EISDIR).
+    const code = (error as { code?: string }).code;
+    throw new MigrationFileError(
+      location.notes,
+      code === "EISDIR" ? "it is a directory, not a notes file" : (error as Error).message,
+    );
+  }
+  if (bytes === null) return null;
+  try {
+    // UTF-8 only, as `revision` writes it; a UTF-16 file would read as no entries at all.
+    return decodeNotes(bytes);
+  } catch (error) {
+    throw new MigrationFileError(location.notes, (error as Error).message);
+  }
 }
 
 /** The directory of a dialect's chain. */

@@ -222,6 +222,16 @@ export function readTextFileIfExists(file: string): string | null {
   }
 }
 
+/** A file's bytes, or null when it does not exist. */
+export function readFileIfExists(file: string): Uint8Array | null {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return null;
+    throw error;
+  }
+}
+
 /** Names of the entries of a directory, or null when it does not exist. */
 export async function listDir(dir: string): Promise<string[] | null> {
   try {

@@ -267,3 +267,24 @@ runtimeTest("a notes write that fails removes the migration files it wrote", asy
     assert.deepEqual(fs.readdirSync(dir).sort(), ["MIGRATION-NOTES.md", "migrations"]);
   });
 });
+
+runtimeTest(
+  "notes verify and check refuse notes they cannot read, naming the file",
+  async (runtime) => {
+    await withTempDir(async (dir) => {
+      const root = project(dir);
+      const notes = path.join(dir, "MIGRATION-NOTES.md");
+      fs.writeFileSync(notes, new Uint8Array([0xff, 0xfe, 0x23, 0x00, 0x0a, 0x00]));
+      for (const args of [["notes", "verify"], ["check"]]) {
+        const result = await runCli(runtime, ["--dir", root, ...args]);
+        assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+        assert.match(result.stderr, /MIGRATION-NOTES\.md: it is UTF-16/);
+      }
+      fs.rmSync(notes);
+      fs.mkdirSync(notes);
+      const result = await runCli(runtime, ["--dir", root, "notes", "verify"]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /MIGRATION-NOTES\.md: it is a directory/);
+    });
+  },
+);
