@@ -130,12 +130,21 @@ const MEMORY_MAJOR = 1;
 
 /** True when stdout is a terminal. */
 export function stdoutIsTty(): boolean {
+  return isTty(1);
+}
+
+/** True when standard error is a terminal (its colour is decided apart from stdout's). */
+export function stderrIsTty(): boolean {
+  return isTty(2);
+}
+
+function isTty(fd: 1 | 2): boolean {
   // A pipe or a file is never a terminal: answer without creating `process.stdout` (which
   // loads the stream modules, a few ms of a short command); on Linux the device number of a
   // character device answers too. Only another device needs the real question.
   let stat: fs.Stats;
   try {
-    stat = fs.fstatSync(1);
+    stat = fs.fstatSync(fd);
   } catch {
     return false;
   }
@@ -145,7 +154,7 @@ export function stdoutIsTty(): boolean {
     if (major === MEMORY_MAJOR) return false;
     if (TERMINAL_MAJORS.has(major)) return true;
   }
-  return Boolean(process.stdout.isTTY);
+  return Boolean((fd === 1 ? process.stdout : process.stderr).isTTY);
 }
 
 /** The process id. */

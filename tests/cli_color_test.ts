@@ -89,3 +89,24 @@ runtimeTest("stdout is a terminal only when it is one", async (runtime) => {
     assert.equal(await answer("> /dev/null"), "false", "/dev/null, a character device");
   });
 }, [SCRIPT]);
+
+runtimeTest("standard error has its own colour decision", async (runtime) => {
+  await withTempDir(async (dir) => {
+    const err = path.join(dir, "err.txt");
+    const args = ["--url", `sqlite:${path.join(dir, "a.db")}`, "--dir", dir, "upgrade", "zzzz"];
+    // Stdout on the terminal, stderr in a file: the file gets no escape codes.
+    const toFile = await onTerminal(`${commandLine(runtime, CLI, args)} 2>${shellQuote(err)}`, {
+      NO_COLOR: "",
+    });
+    assert.notEqual(toFile.code, 0);
+    const written = Deno.readTextFileSync(err);
+    assert.match(written, /^error: /m);
+    assert.ok(!written.includes(ESCAPE), `no colour in a redirected stderr:\n${written}`);
+    // Both on the terminal: the error is red.
+    const both = await onTerminal(commandLine(runtime, CLI, args), { NO_COLOR: "" });
+    assert.ok(
+      both.stdout.includes(`${ESCAPE}31merror:`),
+      `a red error on a terminal:\n${both.stdout}`,
+    );
+  });
+}, [SCRIPT]);

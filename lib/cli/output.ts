@@ -6,22 +6,26 @@
  */
 
 import { redactUrl } from "../db/url.ts";
-import { env, stdoutIsTty, writeErr, writeOut } from "../runtime.ts";
+import { env, stderrIsTty, stdoutIsTty, writeErr, writeOut } from "../runtime.ts";
 
 /** How to print. */
 export interface OutputOptions {
   readonly json: boolean;
   readonly quiet: boolean;
   readonly color: boolean;
+  /** Colour on standard error (warnings, errors), which may be a terminal when stdout is not. */
+  readonly errorColor?: boolean;
 }
 
 /** Decide output options from the global flags and the environment. */
 export function outputOptions(flags: { json?: boolean; quiet?: boolean; color?: boolean }) {
   const noColor = env("NO_COLOR") !== undefined && env("NO_COLOR") !== "";
+  const wanted = flags.color !== false && !noColor;
   return {
     json: flags.json ?? false,
     quiet: flags.quiet ?? false,
-    color: flags.color !== false && !noColor && stdoutIsTty(),
+    color: wanted && stdoutIsTty(),
+    errorColor: wanted && stderrIsTty(),
   };
 }
 
@@ -30,8 +34,10 @@ const CODES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1, cyan: 36 } as c
 /** Printing with the chosen options. Every line passes through URL redaction. */
 export class Output {
   constructor(readonly options: OutputOptions) {}
-  paint(text: string, style: keyof typeof CODES): string {
-    return this.options.color ? `\x1b[${CODES[style]}m${text}\x1b[0m` : text;
+  /** `text` in a colour, for stdout (or, with `toStderr`, for standard error). */
+  paint(text: string, style: keyof typeof CODES, toStderr = false): string {
+    const color = toStderr ? this.options.errorColor ?? this.options.color : this.options.color;
+    return color ? `\x1b[${CODES[style]}m${text}\x1b[0m` : text;
   }
   /** A normal line (suppressed by `--quiet` and `--json`). */
   line(text = ""): void {
@@ -45,10 +51,12 @@ export class Output {
     if (!this.options.json) writeOut(redactUrl(text, { keywords: false }) + "\n");
   }
   warning(text: string): void {
-    if (!this.options.quiet) writeErr(`${this.paint("warning:", "yellow")} ${redactUrl(text)}\n`);
+    if (!this.options.quiet) {
+      writeErr(`${this.paint("warning:", "yellow", true)} ${redactUrl(text)}\n`);
+    }
   }
   error(text: string): void {
-    writeErr(`${this.paint("error:", "red")} ${redactUrl(text)}\n`);
+    writeErr(`${this.paint("error:", "red", true)} ${redactUrl(text)}\n`);
   }
   json(value: unknown): void {
     writeOut(redactUrl(JSON.stringify(value, null, 2)) + "\n");
