@@ -529,3 +529,21 @@ Deno.test("a failed first migration leaves a database as it was, and no new SQLi
     fs.rmSync(dir, { recursive: true });
   }
 });
+
+dialectTest("an onEvent handler that throws does not cut the run short", async (db) => {
+  db.write(linearChain(3));
+  await assert.rejects(
+    upgrade("head", {
+      url: db.url,
+      dir: db.migrations,
+      onEvent: (event) => {
+        if (event.type === "step") throw new Error("handler bug");
+      },
+    }),
+    /an onEvent handler threw during the run, which completed: handler bug/,
+  );
+  const versions = await db.query<{ version_num: string }>(
+    "SELECT version_num FROM alembic_version",
+  );
+  assert.deepEqual(versions.map((r) => r.version_num), [R(3)]);
+});

@@ -702,6 +702,35 @@ export async function executePlan(
   steps: readonly PlanStep[],
   shadow: Connection | null,
 ): Promise<StepResult[]> {
+  const onEvent = context.onEvent;
+  if (!onEvent) return await runPlan(context, steps, shadow);
+  // A caller's handler that throws must not cut the run short with a migration still in
+  // flight (its locks would be let go before it commits): the run goes on, and the handler's
+  // error is reported once it is over.
+  let thrown: { error: unknown } | null = null;
+  const guarded = (event: RunEvent) => {
+    try {
+      onEvent(event);
+    } catch (error) {
+      thrown ??= { error };
+    }
+  };
+  const results = await runPlan({ ...context, onEvent: guarded }, steps, shadow);
+  if (thrown) {
+    const { error } = thrown;
+    throw new Error(
+      `an onEvent handler threw during the run, which completed: ${describeFailure(error)}`,
+      { cause: error },
+    );
+  }
+  return results;
+}
+
+async function runPlan(
+  context: RunContext,
+  steps: readonly PlanStep[],
+  shadow: Connection | null,
+): Promise<StepResult[]> {
   const results: StepResult[] = [];
   const session = sessionDialect(context.dialect);
   const print = (text: string) => context.onEvent?.({ type: "sql", text });
