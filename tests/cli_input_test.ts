@@ -280,3 +280,25 @@ runtimeTest("a SQLite path that is a directory is exit 2 saying so", async (runt
     }
   });
 });
+
+runtimeTest("--sql --json carries the dry run's statements in its document", async (runtime) => {
+  await withTempDir(async (dir) => {
+    const root = path.join(dir, "migrations");
+    writeFiles(path.join(root, "sqlite"), linearChain(2));
+    const result = await runCli(runtime, [
+      "--json",
+      "--url",
+      `sqlite:${path.join(dir, "a.db")}`,
+      "--dir",
+      root,
+      "upgrade",
+      "--sql",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const document = JSON.parse(result.stdout);
+    assert.equal(document.dryRun, true);
+    assert.ok(Array.isArray(document.sql), result.stdout);
+    assert.ok(document.sql.some((s: string) => /^CREATE TABLE t1\b/.test(s)), result.stdout);
+    assert.ok(document.sql.includes("COMMIT;"), result.stdout);
+  });
+});

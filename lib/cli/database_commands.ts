@@ -83,7 +83,8 @@ function onEvent(event: RunEvent, output: Output): void {
       output.warning(event.message);
       break;
     case "sql":
-      output.result(event.text);
+      if (output.options.json) output.sql.push(event.text);
+      else output.result(event.text);
       break;
     case "step": {
       // A line `--quiet` and `--json` drop anyway: do not build it 200 times.
@@ -141,7 +142,8 @@ async function runMigration(
 ): Promise<void> {
   const started = performance.now();
   const result = await fn();
-  if (output.options.json) output.json(result);
+  // A dry run's document carries its script: the statements are what it is for.
+  if (output.options.json) output.json(result.dryRun ? { ...result, sql: output.sql } : result);
   else summary(result, verb, performance.now() - started, output);
 }
 

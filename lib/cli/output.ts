@@ -33,6 +33,8 @@ const CODES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1, cyan: 36 } as c
 
 /** Printing with the chosen options. Every line passes through URL redaction. */
 export class Output {
+  /** A dry run's statements in `--json` mode, for the document (they are not printed). */
+  readonly sql: string[] = [];
   constructor(readonly options: OutputOptions) {}
   /** `text` in a colour, for stdout (or, with `toStderr`, for standard error). */
   paint(text: string, style: keyof typeof CODES, toStderr = false): string {
