@@ -302,3 +302,19 @@ runtimeTest("--sql --json carries the dry run's statements in its document", asy
     assert.ok(document.sql.includes("COMMIT;"), result.stdout);
   });
 });
+
+runtimeTest(
+  "current prints the revision alone on stdout; what it works on goes to stderr",
+  async (runtime) => {
+    await withTempDir(async (dir) => {
+      const root = path.join(dir, "migrations");
+      writeFiles(path.join(root, "sqlite"), linearChain(2));
+      const args = ["--url", `sqlite:${path.join(dir, "a.db")}`, "--dir", root];
+      assert.equal((await runCli(runtime, [...args, "-q", "upgrade"])).code, 0);
+      const result = await runCli(runtime, [...args, "current"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, "a00000000002 (head)\n");
+      assert.match(result.stderr, /^strata: sqlite:.*a\.db with .*sqlite \(2 revisions\)$/m);
+    });
+  },
+);

@@ -76,7 +76,7 @@ function onEvent(event: RunEvent, output: Output): void {
       const count = `${event.revisions} revision${event.revisions === 1 ? "" : "s"}`;
       const text = `strata: ${event.url} with ${event.chain} (${count})`;
       if (event.dryRun) output.result(`-- ${text}`);
-      else output.line(output.paint(text, "dim"));
+      else output.info(text);
       break;
     }
     case "warning":

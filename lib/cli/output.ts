@@ -52,6 +52,16 @@ export class Output {
   result(text: string): void {
     if (!this.options.json) writeOut(redactUrl(text, { keywords: false }) + "\n");
   }
+  /**
+   * What the command is working on, for the person watching (`strata: <url> with <chain>`): to
+   * standard error, as Alembic's INFO lines go, so `$(strata current)` captures the revision
+   * alone. Suppressed by `--quiet` and `--json`.
+   */
+  info(text: string): void {
+    if (!this.options.quiet && !this.options.json) {
+      writeErr(this.paint(redactUrl(text), "dim", true) + "\n");
+    }
+  }
   warning(text: string): void {
     if (!this.options.quiet) {
       writeErr(`${this.paint("warning:", "yellow", true)} ${redactUrl(text)}\n`);
