@@ -221,6 +221,7 @@ Deno.test("dry run of a range replays into memory even when the database exists"
   await withChain(async ({ migrations, chain, db }) => {
     // The file is at base; the range says where to start, and the replay supplies the table.
     const options = { url: `sqlite:${db}`, dir: migrations };
+    new DatabaseSync(db).close();
     await upgrade("base", options);
     const before = snapshot(db);
     const out = collect();
@@ -439,7 +440,8 @@ Deno.test("a failure after the migration's statements names the statement that f
     );
     assert.ok(error instanceof MigrationError, String(error));
     assert.match(error.message, /versions are frozen/);
-    assert.deepEqual(readRows(db, "SELECT count(*) AS n FROM alembic_version"), [{ n: 0 }]);
+    // It was the first migration: the database file the run created is gone with it.
+    assert.ok(!fs.existsSync(db), "the failed first run left its new file behind");
     // strata's own statements (version change, log row, COMMIT) go as one text.
     assert.ok(
       error.statement?.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${id}');`),
