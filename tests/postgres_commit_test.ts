@@ -13,7 +13,7 @@ import { acquireAdvisoryLock } from "../lib/runner/lock.ts";
 import { upgrade } from "../lib/migrate.ts";
 import { MigrationError } from "../lib/runner/runner.ts";
 import { revisionId, sqlMigration } from "./support/databases.ts";
-import { pgTest } from "./support/pg.ts";
+import { pgTest, queryOnce } from "./support/pg.ts";
 import { withTempDir, writeFiles } from "./support/tmp.ts";
 import { runCli, RUNTIMES } from "./support/runtimes.ts";
 
@@ -47,14 +47,7 @@ function settingChain(dir: string, count: number, last?: string): string {
   );
 }
 
-async function query<T>(url: string, sql: string): Promise<T[]> {
-  const connection = openConnection(url);
-  try {
-    return await connection.query<T & Record<string, unknown>>(sql);
-  } finally {
-    await connection.close();
-  }
-}
+const query = queryOnce;
 
 async function settingsSeen(url: string, count: number): Promise<string[]> {
   const seen: string[] = [];

@@ -6,20 +6,12 @@
 
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { openConnection } from "../lib/db/open.ts";
 import { upgrade } from "../lib/migrate.ts";
 import { revisionId, sqlMigration } from "./support/databases.ts";
-import { pgTest } from "./support/pg.ts";
+import { pgTest, queryOnce } from "./support/pg.ts";
 import { withTempDir, writeFiles } from "./support/tmp.ts";
 
-async function query<T>(url: string, sql: string): Promise<T[]> {
-  const connection = openConnection(url);
-  try {
-    return await connection.query<T & Record<string, unknown>>(sql);
-  } finally {
-    await connection.close();
-  }
-}
+const query = queryOnce;
 
 async function tablesLike(url: string, pattern: string): Promise<string[]> {
   const rows = await query<{ t: string }>(
@@ -28,6 +20,24 @@ async function tablesLike(url: string, pattern: string): Promise<string[]> {
       `AND tablename LIKE '${pattern}' ORDER BY 1`,
   );
   return rows.map((r) => r.t);
+}
+
+/** A linear chain of `.sql` migrations (IDs `revisionId(1)`, ...); its migrations root. */
+function sqlChain(
+  dir: string,
+  steps: readonly { slug: string; up: string; transactional?: boolean }[],
+): string {
+  const root = path.join(dir, "migrations");
+  writeFiles(
+    path.join(root, "postgresql"),
+    Object.fromEntries(steps.map((step, k) => [
+      `2026_01_01_00000${k + 1}_${revisionId(k + 1)}_${step.slug}.sql`,
+      sqlMigration(revisionId(k + 1), k === 0 ? null : revisionId(k), step.up, null, {
+        transactional: step.transactional ?? true,
+      }),
+    ])),
+  );
+  return root;
 }
 
 function tsMigration(dir: string, body: string): string {
@@ -64,14 +74,9 @@ pgTest(
 
 pgTest("RESET ALL in a transactional migration is refused, and says why", async (url) => {
   await withTempDir(async (dir) => {
-    const root = path.join(dir, "migrations");
-    writeFiles(path.join(root, "postgresql"), {
-      [`2026_01_01_000001_${revisionId(1)}_reset.sql`]: sqlMigration(
-        revisionId(1),
-        null,
-        "SET search_path = public;\nCREATE TABLE rs_a (id int);\nRESET ALL;",
-      ),
-    });
+    const root = sqlChain(dir, [
+      { slug: "reset", up: "SET search_path = public;\nCREATE TABLE rs_a (id int);\nRESET ALL;" },
+    ]);
     await assert.rejects(upgrade("head", { url, dir: root }), /cannot reset the whole session/);
     assert.deepEqual(await tablesLike(url, "rs\\_%"), []);
   });
@@ -79,24 +84,15 @@ pgTest("RESET ALL in a transactional migration is refused, and says why", async 
 
 pgTest("a non-transactional migration runs under the run's timeouts, reset after", async (url) => {
   await withTempDir(async (dir) => {
-    const root = path.join(dir, "migrations");
-    writeFiles(path.join(root, "postgresql"), {
-      [`2026_01_01_000001_${revisionId(1)}_seen.sql`]: sqlMigration(
-        revisionId(1),
-        null,
-        "CREATE TABLE nt_seen AS SELECT current_setting('statement_timeout') AS st, " +
+    const root = sqlChain(dir, [
+      {
+        slug: "seen",
+        up: "CREATE TABLE nt_seen AS SELECT current_setting('statement_timeout') AS st, " +
           "current_setting('lock_timeout') AS lt;",
-        null,
-        { transactional: false },
-      ),
-      [`2026_01_01_000002_${revisionId(2)}_slow.sql`]: sqlMigration(
-        revisionId(2),
-        revisionId(1),
-        "SELECT pg_sleep(2);",
-        null,
-        { transactional: false },
-      ),
-    });
+        transactional: false,
+      },
+      { slug: "slow", up: "SELECT pg_sleep(2);", transactional: false },
+    ]);
     const events: { type: string; text?: string }[] = [];
     await upgrade(revisionId(1), {
       url,
@@ -130,22 +126,16 @@ pgTest(
   "a non-transactional migration failing inside its own BEGIN is logged partial",
   async (url) => {
     await withTempDir(async (dir) => {
-      const root = path.join(dir, "migrations");
-      writeFiles(path.join(root, "postgresql"), {
-        [`2026_01_01_000001_${revisionId(1)}_first.sql`]: sqlMigration(
-          revisionId(1),
-          null,
-          "CREATE TABLE nb_first (id int);",
-        ),
-        [`2026_01_01_000002_${revisionId(2)}_own_begin.sql`]: sqlMigration(
-          revisionId(2),
-          revisionId(1),
-          "CREATE TABLE nb_committed (id int);\nBEGIN;\nCREATE TABLE nb_rolled_back (id int);\n" +
+      const root = sqlChain(dir, [
+        { slug: "first", up: "CREATE TABLE nb_first (id int);" },
+        {
+          slug: "own_begin",
+          up:
+            "CREATE TABLE nb_committed (id int);\nBEGIN;\nCREATE TABLE nb_rolled_back (id int);\n" +
             "SELECT 1/0;\nCOMMIT;",
-          null,
-          { transactional: false },
-        ),
-      });
+          transactional: false,
+        },
+      ]);
       const warnings: string[] = [];
       await assert.rejects(
         upgrade("head", {
@@ -173,19 +163,14 @@ pgTest(
 
 pgTest("COPY ... FROM stdin in a .sql migration is refused before the run starts", async (url) => {
   await withTempDir(async (dir) => {
-    const root = path.join(dir, "migrations");
-    writeFiles(path.join(root, "postgresql"), {
-      [`2026_01_01_000001_${revisionId(1)}_first.sql`]: sqlMigration(
-        revisionId(1),
-        null,
-        "CREATE TABLE cp_first (id int);",
-      ),
-      [`2026_01_01_000002_${revisionId(2)}_dump.sql`]: sqlMigration(
-        revisionId(2),
-        revisionId(1),
-        "CREATE TABLE cp_a (id int, note text);\nCOPY cp_a (id, note) FROM stdin;\n1\tone\n\\.\n",
-      ),
-    });
+    const root = sqlChain(dir, [
+      { slug: "first", up: "CREATE TABLE cp_first (id int);" },
+      {
+        slug: "dump",
+        up:
+          "CREATE TABLE cp_a (id int, note text);\nCOPY cp_a (id, note) FROM stdin;\n1\tone\n\\.\n",
+      },
+    ]);
     await assert.rejects(
       upgrade("head", { url, dir: root }),
       /dump\.sql:\d+: COPY \.\.\. FROM STDIN is not supported/,
@@ -196,14 +181,9 @@ pgTest("COPY ... FROM stdin in a .sql migration is refused before the run starts
 
 pgTest("a failed first migration leaves no bookkeeping tables behind", async (url) => {
   await withTempDir(async (dir) => {
-    const root = path.join(dir, "migrations");
-    writeFiles(path.join(root, "postgresql"), {
-      [`2026_01_01_000001_${revisionId(1)}_bad.sql`]: sqlMigration(
-        revisionId(1),
-        null,
-        "CREATE TABLE bk_made (id int);\nINSERT INTO no_such VALUES (1);",
-      ),
-    });
+    const root = sqlChain(dir, [
+      { slug: "bad", up: "CREATE TABLE bk_made (id int);\nINSERT INTO no_such VALUES (1);" },
+    ]);
     await assert.rejects(upgrade("head", { url, dir: root }), /no_such/);
     const left = await query<{ t: string }>(
       url,
@@ -217,14 +197,9 @@ pgTest(
   "a version table name PostgreSQL would cut, or an empty one, is refused up front",
   async (url) => {
     await withTempDir(async (dir) => {
-      const root = path.join(dir, "migrations");
-      writeFiles(path.join(root, "postgresql"), {
-        [`2026_01_01_000001_${revisionId(1)}_one.sql`]: sqlMigration(
-          revisionId(1),
-          null,
-          "CREATE TABLE vt_one (id int);",
-        ),
-      });
+      const root = sqlChain(dir, [
+        { slug: "one", up: "CREATE TABLE vt_one (id int);" },
+      ]);
       const long = "myapp_schema_migrations_version_table_for_the_billing_service_v2_x";
       await assert.rejects(
         upgrade("head", { url, dir: root, versionTable: long }),

@@ -514,14 +514,19 @@ Deno.test("batch: a batch with no rebuild is whole outside a transaction too", a
   );
 });
 
+/** A flow table and a task table holding `count` orphans, as an app without foreign keys left them. */
+function orphans(count: number): string {
+  return `PRAGMA foreign_keys = OFF;
+    CREATE TABLE flow (id INTEGER PRIMARY KEY, name TEXT);
+    CREATE TABLE task (id INTEGER PRIMARY KEY, flow_id INTEGER REFERENCES flow(id));
+    INSERT INTO flow VALUES (1, 'a');
+    WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${count})
+    INSERT INTO task SELECT x, 1000000 + x FROM c;`;
+}
+
 Deno.test("foreign keys: old orphans by the hundred thousand are no obstacle, and not blamed", async () => {
   await migrate(
-    `PRAGMA foreign_keys = OFF;
-     CREATE TABLE flow (id INTEGER PRIMARY KEY, name TEXT);
-     CREATE TABLE task (id INTEGER PRIMARY KEY, flow_id INTEGER REFERENCES flow(id));
-     INSERT INTO flow VALUES (1, 'a');
-     WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 150000)
-     INSERT INTO task SELECT x, 1000000 + x FROM c;`,
+    orphans(150000),
     `await op.batchAlterTable("flow", (b) => b.alterColumn("name", { nullable: false }));
      await op.execute("INSERT INTO task VALUES (150001, 1)");`,
     ({ db, error }) => {
@@ -532,12 +537,7 @@ Deno.test("foreign keys: old orphans by the hundred thousand are no obstacle, an
   );
   // One more orphan among them is still caught.
   await migrate(
-    `PRAGMA foreign_keys = OFF;
-     CREATE TABLE flow (id INTEGER PRIMARY KEY, name TEXT);
-     CREATE TABLE task (id INTEGER PRIMARY KEY, flow_id INTEGER REFERENCES flow(id));
-     INSERT INTO flow VALUES (1, 'a');
-     WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000)
-     INSERT INTO task SELECT x, 1000000 + x FROM c;`,
+    orphans(2000),
     `await op.execute("INSERT INTO task VALUES (2001, 7)");`,
     ({ db, error }) => {
       assert.match(error?.message ?? "", /1 foreign-key violation.*task row 2001/s);

@@ -12,6 +12,7 @@ import process from "node:process";
 import postgres from "postgres";
 import { pgAnswers } from "../../scripts/pg_cluster.ts";
 import { requiredTest, type Requirement } from "./requirement.ts";
+import { openConnection } from "../../lib/db/open.ts";
 
 const LOCAL = "postgres://postgres@127.0.0.1:5432/postgres";
 let serverUrl: Promise<string | null> | undefined;
@@ -81,5 +82,15 @@ export async function withTestDatabase<T>(fn: (url: string) => Promise<T>): Prom
     return await fn(db.url);
   } finally {
     await db.drop();
+  }
+}
+
+/** Run one query on its own session to `url` and close it. */
+export async function queryOnce<T>(url: string, sql: string): Promise<T[]> {
+  const connection = openConnection(url);
+  try {
+    return await connection.query<T & Record<string, unknown>>(sql);
+  } finally {
+    await connection.close();
   }
 }
