@@ -318,3 +318,22 @@ runtimeTest(
     });
   },
 );
+
+runtimeTest("history -r takes Alembic's 'current' side from the database", async (runtime) => {
+  await withTempDir(async (dir) => {
+    const root = path.join(dir, "migrations");
+    writeFiles(path.join(root, "sqlite"), linearChain(4));
+    const args = ["--url", `sqlite:${path.join(dir, "a.db")}`, "--dir", root];
+    assert.equal((await runCli(runtime, [...args, "-q", "upgrade", "a00000000002"])).code, 0);
+    const ids = (stdout: string) => stdout.trim().split("\n").map((l) => /-> (\w+)/.exec(l)?.[1]);
+    const upward = await runCli(runtime, [...args, "history", "-r", "current:"]);
+    assert.equal(upward.code, 0, upward.stderr);
+    assert.deepEqual(ids(upward.stdout), ["a00000000004", "a00000000003", "a00000000002"]);
+    const below = await runCli(runtime, [...args, "history", "-r", "-1:current"]);
+    assert.equal(below.code, 0, below.stderr);
+    assert.deepEqual(ids(below.stdout), ["a00000000002", "a00000000001"]);
+    const noDatabase = await runCli(runtime, ["--dir", root, "history", "-r", "current:"]);
+    assert.equal(noDatabase.code, 2, noDatabase.stderr);
+    assert.match(noDatabase.stderr, /'current' needs the database/);
+  });
+});

@@ -115,6 +115,53 @@ async function currentRevisions(
   return found;
 }
 
+/**
+ * A `history -r` range with Alembic's `current` side (`current:`, `-3:current`) replaced by the
+ * database's revision: `base` when it has none; refused when there is no database to ask, or
+ * when it has several heads (name one).
+ */
+function withCurrent(
+  range: string,
+  chain: Chain,
+  current: ReadonlyMap<DialectName, ReadonlySet<string>>,
+): string {
+  const sides = range.split(":");
+  if (!sides.some((side) => side.trim() === "current")) return range;
+  const rows = current.get(chain.dialect);
+  if (!rows) {
+    throw new UsageError(
+      `Cannot list history ${range} for the ${chain.dialect} chain: 'current' needs the ` +
+        "database (--url or DATABASE_URL)",
+    );
+  }
+  if (rows.size > 1) {
+    throw new UsageError(
+      `Cannot list history ${range}: the database has ${rows.size} heads (${
+        [...rows].join(", ")
+      }); name one instead of 'current'`,
+    );
+  }
+  const at = rows.size === 0 ? "base" : [...rows][0];
+  const [lower, upper] = sides.map((side) => side.trim());
+  // `-3:current`: as in Alembic, three below the current revision.
+  if (upper === "current" && /^-\d+$/.test(lower ?? "") && at !== "base") {
+    let from = at;
+    for (let step = Number(lower!.slice(1)); step > 0; step--) {
+      const parents = chain.graph.normalizedDownRevisions(from);
+      if (parents.length !== 1) {
+        // At a base the range starts there; at a merge the walk down has no one way.
+        if (parents.length === 0) break;
+        throw new UsageError(
+          `Cannot list history ${range}: ${from} is a merge point; name the lower end`,
+        );
+      }
+      from = parents[0];
+    }
+    return `${from}:${at}`;
+  }
+  return sides.map((side) => side.trim() === "current" ? at : side).join(":");
+}
+
 function printCreated(result: ReviseResult, out: Output): void {
   if (out.options.json) {
     out.json(result);
@@ -246,8 +293,15 @@ export function registerRevisionCommands(program: Command, output: () => Output)
       const { chains } = await loadSelectedChains(command);
       printWarnings(chains, out);
       const current = await currentRevisions(command, chains, out);
-      const entries = chains.flatMap((chain) =>
-        (opts.revRange ? chain.graph.historyRange(opts.revRange) : chain.graph.history())
+      // With `current` in the range, only the chain of the database asked has a current.
+      const asksCurrent = opts.revRange?.split(":").some((side) => side.trim() === "current");
+      const listed = asksCurrent && current.size > 0
+        ? chains.filter((chain) => current.has(chain.dialect))
+        : chains;
+      const entries = listed.flatMap((chain) =>
+        (opts.revRange !== undefined
+          ? chain.graph.historyRange(withCurrent(opts.revRange, chain, current))
+          : chain.graph.history())
           .map((revision) => ({ chain, revision }))
       );
       if (out.options.json) {
