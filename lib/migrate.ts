@@ -687,12 +687,13 @@ export async function stamp(
         }
       }
     }
+    // Planned first: a bad target prints nothing.
+    const change = planStamp(prepared.chain.graph, before, to, { purge: options.purge ?? false });
     if (!tablesExist) {
       for (const ddl of bookkeepingDdl(prepared.target.dialect, prepared.versionTable)) {
         print(`${ddl};`);
       }
     }
-    const change = planStamp(prepared.chain.graph, before, to, { purge: options.purge ?? false });
     const context = runContext(prepared, null, options, command);
     print(`${getDialect(prepared.target.dialect).beginStatement};`);
     for (const s of stampStatements(prepared, change, options.purge ?? false)) {

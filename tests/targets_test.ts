@@ -12,6 +12,7 @@ import { DatabaseSync } from "node:sqlite";
 import { runCli, runtimeTest } from "./support/runtimes.ts";
 import { linearChain, revisionId, sqlMigration } from "./support/databases.ts";
 import { withTempDir, writeFiles } from "./support/tmp.ts";
+import { stamp } from "../lib/migrate.ts";
 
 function tables(file: string): string[] {
   const db = new DatabaseSync(file, { readOnly: true });
@@ -166,5 +167,25 @@ runtimeTest("a .ts revision ID with characters targets cannot name is exit 2", a
       result.stderr,
       new RegExp(`error: Cannot load .*${name}: revision 'ab-c1234' must be letters, digits`),
     );
+  });
+});
+
+Deno.test("stamp --sql with a bad target prints no statement", async () => {
+  await withTempDir(async (dir) => {
+    const root = path.join(dir, "migrations");
+    writeFiles(path.join(root, "sqlite"), linearChain(2));
+    const printed: string[] = [];
+    await assert.rejects(
+      stamp("zzzz", {
+        url: `sqlite:${path.join(dir, "none.db")}`,
+        dir: root,
+        sql: true,
+        onEvent: (e) => {
+          if (e.type === "sql") printed.push(e.text);
+        },
+      }),
+      /zzzz/,
+    );
+    assert.deepEqual(printed.filter((line) => !line.startsWith("--")), []);
   });
 });
