@@ -337,3 +337,37 @@ runtimeTest("history -r takes Alembic's 'current' side from the database", async
     assert.match(noDatabase.stderr, /'current' needs the database/);
   });
 });
+
+runtimeTest(
+  "--json stays valid JSON when a string ends in password=..., and keeps SQL as written",
+  async (runtime) => {
+    await withTempDir(async (dir) => {
+      const root = path.join(dir, "migrations");
+      writeFiles(path.join(root, "sqlite"), {
+        "2026_01_01_000001_a00000000001_users.sql": "-- revision: a00000000001\n" +
+          "-- down_revision: none\n-- message: Reset every password=NULL\n\n-- migrate:up\n" +
+          "CREATE TABLE users (password TEXT);\nUPDATE users SET password=NULL;\n",
+        "2026_01_01_000002_a00000000002_pw.sql": "-- revision: a00000000002\n" +
+          "-- down_revision: a00000000001\n\n-- migrate:up\n" +
+          "UPDATE missing_table SET password=NULL;\n",
+      });
+      const args = (db: string) => [
+        "--json",
+        "--url",
+        `sqlite:${path.join(dir, db)}`,
+        "--dir",
+        root,
+      ];
+      const failed = await runCli(runtime, [...args("a.db"), "upgrade"]);
+      assert.equal(failed.code, 1, failed.stderr);
+      assert.equal(JSON.parse(failed.stdout).ok, false);
+      const history = await runCli(runtime, [...args("a.db"), "history"]);
+      assert.equal(history.code, 0, history.stderr);
+      assert.equal(JSON.parse(history.stdout).length, 2);
+      const dry = await runCli(runtime, [...args("b.db"), "upgrade", "a00000000001", "--sql"]);
+      assert.equal(dry.code, 0, dry.stderr);
+      const sql: string[] = JSON.parse(dry.stdout).sql;
+      assert.ok(sql.includes("UPDATE users SET password=NULL;"), dry.stdout);
+    });
+  },
+);

@@ -143,8 +143,9 @@ async function runMigration(
   const started = performance.now();
   const result = await fn();
   // A dry run's document carries its script: the statements are what it is for.
-  if (output.options.json) output.json(result.dryRun ? { ...result, sql: output.sql } : result);
-  else summary(result, verb, performance.now() - started, output);
+  if (output.options.json) {
+    output.json(result.dryRun ? { ...result, sql: output.sql } : result, output.sql);
+  } else summary(result, verb, performance.now() - started, output);
 }
 
 /** Register upgrade, downgrade, stamp and current. */

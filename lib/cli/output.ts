@@ -70,8 +70,17 @@ export class Output {
   error(text: string): void {
     writeErr(`${this.paint("error:", "red", true)} ${redactUrl(text)}\n`);
   }
-  json(value: unknown): void {
-    writeOut(redactUrl(JSON.stringify(value, null, 2)) + "\n");
+  /**
+   * One JSON document. Each string is redacted on its own, before serialising (masking the
+   * serialised text could eat a closing quote); `verbatim` holds SQL, printed as written as
+   * {@link result} prints it.
+   */
+  json(value: unknown, verbatim?: readonly string[]): void {
+    const redact = function (this: unknown, _key: string, item: unknown) {
+      if (typeof item !== "string") return item;
+      return redactUrl(item, { keywords: this !== verbatim });
+    };
+    writeOut(JSON.stringify(value, redact, 2) + "\n");
   }
 }
 

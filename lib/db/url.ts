@@ -157,6 +157,12 @@ export function redactUrl(text: string, options: { readonly keywords?: boolean }
   if (PASSWORD_PARAMETER.test(out)) {
     out = out.replace(options.keywords === false ? QUERY_PASSWORD_VALUE : PASSWORD_VALUE, "$1***");
   }
-  for (const secret of secrets) out = out.replaceAll(secret, "***");
+  // Where it stands as a word of its own: a password `postgres` must not turn `postgresql`
+  // (a dialect in a JSON document) into `***ql`.
+  for (const secret of secrets) {
+    if (!out.includes(secret)) continue;
+    const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}_])${escaped}(?![\\p{L}\\p{N}_])`, "gu"), "***");
+  }
   return out;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseDatabaseUrl, redactUrl, UrlError } from "./url.ts";
+import { parseDatabaseUrl, redactUrl, rememberSecret, UrlError } from "./url.ts";
 import { toSqliteParams } from "./sqlite.ts";
 
 Deno.test("parseDatabaseUrl: every accepted form", () => {
@@ -153,4 +153,12 @@ Deno.test("toSqliteParams rewrites $n outside quoted text only", () => {
   assert.equal(toSqliteParams("SELECT $1, $1"), "SELECT ?1, ?1");
   assert.equal(toSqliteParams("SELECT '$1', \"$2\", $1"), "SELECT '$1', \"$2\", ?");
   assert.equal(toSqliteParams("SELECT 'it''s $1', $1, $3"), "SELECT 'it''s $1', ?1, ?3");
+});
+
+Deno.test("a remembered password is masked where it stands as a word, not inside others", () => {
+  rememberSecret("postgresql://app:postgres@db/app");
+  assert.equal(
+    redactUrl('{"dialect": "postgresql", "echo": "bad postgres here"}'),
+    '{"dialect": "postgresql", "echo": "bad *** here"}',
+  );
 });
