@@ -124,14 +124,18 @@ function withCurrent(
   range: string,
   chain: Chain,
   current: ReadonlyMap<DialectName, ReadonlySet<string>>,
-): string {
+  urlGiven: boolean,
+): string | null {
   const sides = range.split(":");
   if (!sides.some((side) => side.trim() === "current")) return range;
   const rows = current.get(chain.dialect);
   if (!rows) {
     throw new UsageError(
-      `Cannot list history ${range} for the ${chain.dialect} chain: 'current' needs the ` +
-        "database (--url or DATABASE_URL)",
+      urlGiven
+        ? `Cannot list history ${range}: the database's current revision could not be read ` +
+          "(see the warning above)"
+        : `Cannot list history ${range} for the ${chain.dialect} chain: 'current' needs the ` +
+          "database (--url or DATABASE_URL)",
     );
   }
   if (rows.size > 1) {
@@ -143,6 +147,8 @@ function withCurrent(
   }
   const at = rows.size === 0 ? "base" : [...rows][0];
   const [lower, upper] = sides.map((side) => side.trim());
+  // Up to a database at base: nothing to list.
+  if (upper === "current" && at === "base") return null;
   // `-3:current`: as in Alembic, three below the current revision.
   if (upper === "current" && /^-\d+$/.test(lower ?? "") && at !== "base") {
     let from = at;
@@ -298,12 +304,15 @@ export function registerRevisionCommands(program: Command, output: () => Output)
       const listed = asksCurrent && current.size > 0
         ? chains.filter((chain) => current.has(chain.dialect))
         : chains;
-      const entries = listed.flatMap((chain) =>
-        (opts.revRange !== undefined
-          ? chain.graph.historyRange(withCurrent(opts.revRange, chain, current))
-          : chain.graph.history())
-          .map((revision) => ({ chain, revision }))
-      );
+      const urlGiven = Boolean(command.optsWithGlobals<Flags>().url);
+      const entries = listed.flatMap((chain) => {
+        const range = opts.revRange === undefined
+          ? undefined
+          : withCurrent(opts.revRange, chain, current, urlGiven);
+        if (range === null) return [];
+        return (range === undefined ? chain.graph.history() : chain.graph.historyRange(range))
+          .map((revision) => ({ chain, revision }));
+      });
       if (out.options.json) {
         out.json(entries.map(({ chain, revision }) => ({
           ...revisionJson(revision, chain),
