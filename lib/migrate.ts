@@ -483,8 +483,6 @@ async function migrate(
   }
   const lockSession = preconnectLockSession(prepared);
   let connection: Connection;
-  /** Set when a failed run created the SQLite file and left nothing in it (see below). */
-  let removeFile = false;
   try {
     connection = await connectWithWait(prepared.url, options);
   } catch (error) {
@@ -507,12 +505,12 @@ async function migrate(
         results = await executePlan(context, steps, null);
       } catch (error) {
         // The first migration failed and left nothing (rolled back, no partial record): the
-        // bookkeeping tables this run created go too, and a SQLite file it created with them.
+        // bookkeeping tables this run created go too. A SQLite file the run created stays (with
+        // nothing in it): another run may have opened it already, waiting for the lock.
         const changed = !(error instanceof MigrationError) || error.partial ||
           (error.results ?? []).some((r) => r.status === "applied");
         if (created.length > 0 && !changed) {
-          removeFile = await dropBookkeeping(connection, created).catch(() => false) &&
-            connection.createdFile === true;
+          await dropBookkeeping(connection, created).catch(() => {});
         }
         throw error;
       }
@@ -526,11 +524,6 @@ async function migrate(
     }, lockSession);
   } finally {
     await connection.close();
-    if (removeFile && file !== null) {
-      for (const suffix of ["", "-journal", "-wal", "-shm"]) {
-        fs.rmSync(`${file}${suffix}`, { force: true });
-      }
-    }
   }
 }
 

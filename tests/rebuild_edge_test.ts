@@ -589,3 +589,29 @@ Deno.test("dry run: a database holding an FTS5 table (and its shadow tables) pri
     { dryRun: true },
   );
 });
+
+Deno.test("foreign keys: WITHOUT ROWID orphans the anti-join cannot read as SQLite does are counted", async () => {
+  // Child 1 -> parent '01': SQLite's check calls it an orphan, a plain SELECT finds '01' = 1.
+  await migrate(
+    `PRAGMA foreign_keys = OFF;
+     CREATE TABLE parent (k TEXT PRIMARY KEY);
+     INSERT INTO parent VALUES ('01');
+     CREATE TABLE child (id INTEGER PRIMARY KEY, pk INTEGER REFERENCES parent(k)) WITHOUT ROWID;
+     INSERT INTO child VALUES (1, 1), (2, 99);`,
+    `await op.execute("DELETE FROM child WHERE id = 1");`,
+    ({ db, error }) => {
+      assert.equal(error, undefined);
+      assert.deepEqual(rows(db, "SELECT id FROM child"), [{ id: 2n }]);
+    },
+  );
+  // A parent dropped long ago: its old orphans are no obstacle.
+  await migrate(
+    `PRAGMA foreign_keys = OFF;
+     CREATE TABLE parent (k INTEGER PRIMARY KEY);
+     CREATE TABLE child (id INTEGER PRIMARY KEY, pk INTEGER REFERENCES parent(k)) WITHOUT ROWID;
+     INSERT INTO child VALUES (1, 7);
+     DROP TABLE parent;`,
+    `await op.execute("INSERT INTO child VALUES (2, NULL)");`,
+    ({ error }) => assert.equal(error, undefined),
+  );
+});

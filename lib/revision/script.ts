@@ -10,7 +10,7 @@
 
 import { type ParsedFilename, parseFilename, slugify } from "./filename.ts";
 import type { MigrationStep, Revision, SqlStatement, SqlStep } from "./revision.ts";
-import { SqlScanner } from "../sql/lexer.ts";
+import { isSignificant, SqlScanner, tokenize } from "../sql/lexer.ts";
 import { nativeSha256Hex } from "../runtime.ts";
 
 /** A migration file that cannot be loaded; `file` (and `line` when known) say where. */
@@ -473,7 +473,7 @@ class LazySqlStep implements SqlStep {
     });
     for (const statement of statements) {
       // Its rows follow in the file, which the server would read as the next statements.
-      if (COPY_FROM_CLIENT.test(statement.sql)) {
+      if (copiesFromClient(statement.sql)) {
         throw new MigrationFileError(
           this.path,
           "COPY ... FROM STDIN is not supported in a migration (its rows would have to come " +
@@ -486,8 +486,22 @@ class LazySqlStep implements SqlStep {
   }
 }
 
-/** `COPY ... FROM STDIN` (pg_dump's data blocks), whose rows the client would have to send. */
-const COPY_FROM_CLIENT = /^copy\b[^]*?\bfrom\s+stdin\b/i;
+/**
+ * `COPY ... FROM STDIN` (pg_dump's data blocks), whose rows the client would have to send: the
+ * words FROM STDIN outside parentheses and strings (`COPY (SELECT 'from stdin') TO ...` is not).
+ */
+function copiesFromClient(sql: string): boolean {
+  if (!/^copy\b/i.test(sql)) return false;
+  const tokens = tokenize(sql).filter(isSignificant);
+  const word = (i: number) => tokens[i]?.kind === "word" ? tokens[i].text.toUpperCase() : "";
+  let depth = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    if (tokens[i].kind === "punct" && tokens[i].text === "(") depth++;
+    else if (tokens[i].kind === "punct" && tokens[i].text === ")") depth--;
+    else if (depth === 0 && word(i) === "FROM" && word(i + 1) === "STDIN") return true;
+  }
+  return false;
+}
 
 function buildRevision(
   fields: {

@@ -446,3 +446,23 @@ Deno.test("loadChain: a .sql file without '-- down_revision:' is not a second ba
     },
   );
 });
+
+Deno.test("COPY ... FROM STDIN is refused; the words in a string or a subquery are not", async () => {
+  const file = "m/2026_01_01_000000_c0ffee000001_copy.sql";
+  const upgradeOf = async (up: string) =>
+    (await parseSqlMigration(
+      `-- revision: c0ffee000001\n-- down_revision: none\n\n-- migrate:up\n${up}\n`,
+      file,
+    )).upgrade as SqlStep;
+  const copying = await upgradeOf("COPY a (id) FROM stdin;\n1\n\\.");
+  let refused: unknown = null;
+  try {
+    void copying.statements;
+  } catch (error) {
+    refused = error;
+  }
+  ok(refused instanceof MigrationFileError, String(refused));
+  match(String((refused as Error).message), /COPY \.\.\. FROM STDIN is not supported/);
+  const exporting = await upgradeOf("COPY (SELECT 'read from stdin') TO '/tmp/out.csv';");
+  equal(exporting.statements.length, 1);
+});

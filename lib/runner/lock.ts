@@ -402,6 +402,8 @@ const SESSION_ENDED = new Set([
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",
   "CONNECTION_DESTROYED",
+  // strata's own, for a query the session closed under (lib/db/postgres.ts).
+  "CONNECTION_LOST",
   "EPIPE",
   "ECONNRESET",
   "ERR_SOCKET_CLOSED",

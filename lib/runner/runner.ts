@@ -190,13 +190,12 @@ export async function ensureBookkeeping(
 
 /**
  * Undo {@link ensureBookkeeping} after a run that changed nothing else (its first migration
- * failed and was rolled back): the database is left as it was found. True when nothing of the
- * schema is left (a SQLite file the run created may then go too).
+ * failed and was rolled back): the database's schema is left as it was found.
  */
 export async function dropBookkeeping(
   connection: Connection,
   created: readonly string[],
-): Promise<boolean> {
+): Promise<void> {
   await connection.execute("ROLLBACK").catch(() => {});
   await connection.execute(connection.dialect === "sqlite" ? "BEGIN IMMEDIATE" : "BEGIN");
   try {
@@ -206,9 +205,6 @@ export async function dropBookkeeping(
     await connection.execute("ROLLBACK").catch(() => {});
     throw error;
   }
-  if (connection.dialect !== "sqlite") return false;
-  const left = await connection.query("SELECT 1 AS found FROM sqlite_master LIMIT 1");
-  return left.length === 0;
 }
 
 /** The statements that move the version table from `remove` to `add`. */
