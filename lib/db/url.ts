@@ -154,6 +154,11 @@ export function redactUrl(text: string, options: { readonly keywords?: boolean }
     // scheme://user:password@host
     out = out.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):((?:(?!:\/\/)[^\n])*)@/gi, "$1:***@");
   }
+  if (out.includes("@")) {
+    // user:password@host without a full `scheme://` (`u:pw@h/db`, `postgresql:/u:pw@h`): a
+    // malformed URL echoed in an error must not show its password either.
+    out = out.replace(/([^\s:@/'"]+):([^\s@/'"]+)@/g, "$1:***@");
+  }
   if (PASSWORD_PARAMETER.test(out)) {
     out = out.replace(options.keywords === false ? QUERY_PASSWORD_VALUE : PASSWORD_VALUE, "$1***");
   }

@@ -162,3 +162,10 @@ Deno.test("a remembered password is masked where it stands as a word, not inside
     '{"dialect": "postgresql", "echo": "bad *** here"}',
   );
 });
+
+Deno.test("a URL without its // keeps its password hidden too", () => {
+  assert.equal(redactUrl("bad URL u:Zq7pw0rdX@h/db"), "bad URL u:***@h/db");
+  assert.equal(redactUrl("postgresql:/u:Zq7pw0rdX@h/db"), "postgresql:/u:***@h/db");
+  assert.equal(redactUrl("postgresql://u:***@h/db"), "postgresql://u:***@h/db");
+  assert.equal(redactUrl("see strata@example.org at 12:30"), "see strata@example.org at 12:30");
+});
