@@ -546,13 +546,16 @@ Deno.test("foreign keys: old orphans by the hundred thousand are no obstacle, an
   );
 });
 
+/** A WITHOUT ROWID child holding one orphan from before strata. */
+const OLD_ORPHAN = `PRAGMA foreign_keys = OFF;
+  CREATE TABLE parent (id INTEGER PRIMARY KEY);
+  CREATE TABLE child (k TEXT PRIMARY KEY, p INTEGER REFERENCES parent(id)) WITHOUT ROWID;
+  INSERT INTO parent VALUES (1);
+  INSERT INTO child VALUES ('old', 99);`;
+
 Deno.test("foreign keys: a new orphan in a WITHOUT ROWID child with an old one is caught", async () => {
   await migrate(
-    `PRAGMA foreign_keys = OFF;
-     CREATE TABLE parent (id INTEGER PRIMARY KEY);
-     CREATE TABLE child (k TEXT PRIMARY KEY, p INTEGER REFERENCES parent(id)) WITHOUT ROWID;
-     INSERT INTO parent VALUES (1);
-     INSERT INTO child VALUES ('old', 99);`,
+    OLD_ORPHAN,
     `await op.execute("DELETE FROM child WHERE k = 'old'");
      await op.execute("INSERT INTO child VALUES ('new', 12345)");`,
     ({ db, error }) => {
@@ -562,11 +565,7 @@ Deno.test("foreign keys: a new orphan in a WITHOUT ROWID child with an old one i
   );
   // The old orphan alone, kept as it was, is not blamed.
   await migrate(
-    `PRAGMA foreign_keys = OFF;
-     CREATE TABLE parent (id INTEGER PRIMARY KEY);
-     CREATE TABLE child (k TEXT PRIMARY KEY, p INTEGER REFERENCES parent(id)) WITHOUT ROWID;
-     INSERT INTO parent VALUES (1);
-     INSERT INTO child VALUES ('old', 99);`,
+    OLD_ORPHAN,
     `await op.execute("INSERT INTO child VALUES ('fine', 1)");`,
     ({ error }) => assert.equal(error, undefined),
   );
